@@ -1,0 +1,1 @@
+"""methodic_fake: an in-process, stateful fake of the Chronicle REST API."""

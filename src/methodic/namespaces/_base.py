@@ -1,0 +1,34 @@
+"""What every namespace shares: the transport, and walking paginated lists."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import TypeVar
+
+from methodic.transport import Transport
+from methodic.types import Page
+
+__all__ = ["Namespace"]
+
+T = TypeVar("T")
+
+
+class Namespace:
+    """A group of endpoints. Takes only the transport, so it holds no other state."""
+
+    def __init__(self, transport: Transport) -> None:
+        self._transport = transport
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__}>"
+
+    @staticmethod
+    def _walk(fetch: Callable[[str | None], Page[T]]) -> Iterator[T]:
+        """Yield every item across pages, calling ``fetch(cursor)`` lazily per page."""
+        cursor: str | None = None
+        while True:
+            page = fetch(cursor)
+            yield from page.items
+            if not page.next_cursor:
+                return
+            cursor = page.next_cursor

@@ -1,0 +1,246 @@
+"""``Transport``: the only code in methodic that sends HTTP requests.
+
+It has two faces. ``request`` talks to Chronicle: it joins the path onto the base
+URL, adds the bearer token to that one request, decodes JSON and maps non-2xx
+statuses to typed errors. ``storage_request`` / ``storage_stream`` talk to presigned
+storage URLs and never send the bearer token, not even one the caller passes or one
+set as a default on a caller-supplied ``httpx.Client``.
+
+The token is added per request rather than as a client default so that no code path
+(a redirect, a storage call, a user reusing ``transport.http_client``) can carry it
+somewhere it was not meant to go.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from methodic._version import __version__
+from methodic.errors import (
+    APIConnectionError,
+    APITimeoutError,
+    ChronicleError,
+    error_from_response,
+)
+
+__all__ = ["DEFAULT_TIMEOUT", "Transport"]
+
+DEFAULT_TIMEOUT = 30.0
+
+logger = logging.getLogger("methodic")
+
+
+class Transport:
+    """Sends requests to Chronicle and to presigned storage URLs.
+
+    ``http_client`` may be any ``httpx.Client`` (for example starlette's
+    ``TestClient`` for in-process use); the transport closes it only if it created it.
+    ``timeout`` applies to every request, including through a caller's client.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        *,
+        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
+        http_client: httpx.Client | None = None,
+        user_agent: str | None = None,
+    ) -> None:
+        url = httpx.URL(base_url)
+        if url.scheme not in ("http", "https") or not url.host:
+            raise ChronicleError(f"base_url must be an http(s) URL, got {_safe_url(url)!r}")
+        self.base_url = str(base_url).rstrip("/")
+        self._timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
+        self._owns_client = http_client is None
+        self._client = http_client if http_client is not None else httpx.Client()
+        ua = user_agent or f"methodic-python/{__version__}"
+        # Built once; copied per request so callers can never mutate the shared dict.
+        self._chronicle_headers = {
+            "Authorization": f"Bearer {api_key}",
+            "User-Agent": ua,
+            "Accept": "application/json",
+        }
+        self._storage_headers = {"User-Agent": ua}
+
+    @property
+    def http_client(self) -> httpx.Client:
+        """The underlying ``httpx.Client`` (it carries no Authorization default)."""
+        return self._client
+
+    def path(self, *segments: str) -> str:
+        """Join path segments, percent-encoding each one (``"a/b"`` -> ``"a%2Fb"``).
+
+        Empty, ``"."`` and ``".."`` segments raise ``ValueError``: they would silently
+        address a different resource (``/runs//start``, ``/runs/../experiments``).
+        """
+        parts = []
+        for segment in segments:
+            if not isinstance(segment, str):
+                raise TypeError(f"path segment must be str, not {type(segment).__name__}")
+            if segment in ("", ".", ".."):
+                raise ValueError(f"invalid id or path segment: {segment!r}")
+            parts.append(quote(segment, safe=""))
+        return "/" + "/".join(parts)
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Any:
+        """Call Chronicle and return the decoded JSON body (``None`` for an empty body).
+
+        ``params`` entries whose value is ``None`` are dropped. Raises an ``APIError``
+        subclass for non-2xx, ``APIConnectionError``/``APITimeoutError`` when no
+        response arrives.
+        """
+        request_headers = dict(self._chronicle_headers)
+        if headers:
+            request_headers.update(headers)
+        query = {k: v for k, v in params.items() if v is not None} if params else None
+        start = time.perf_counter()
+        try:
+            response = self._client.request(
+                method,
+                self.base_url + path,
+                params=query,
+                json=json,
+                headers=request_headers,
+                timeout=self._timeout,
+            )
+        except httpx.TransportError as err:
+            raise _connection_error(method, self.base_url + path, err) from err
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug(
+                "%s %s -> %d (%.1f ms)",
+                method,
+                path,
+                response.status_code,
+                (time.perf_counter() - start) * 1000,
+            )
+        if not response.is_success:
+            raise error_from_response(response)
+        content = response.content
+        if not content:
+            return None
+        try:
+            return response.json()
+        except ValueError as err:
+            raise ChronicleError(
+                f"{method} {path} returned a {response.status_code} whose body is not JSON"
+            ) from err
+
+    def storage_request(
+        self,
+        method: str,
+        url: str,
+        *,
+        content: bytes | Iterable[bytes] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
+        """Send ``method`` to a presigned storage ``url`` and return the read response.
+
+        ``content`` may be bytes or an iterator of bytes (streamed; pass a
+        ``Content-Length`` header to avoid chunked encoding). Never sends
+        Authorization. Non-2xx raises the same typed errors as ``request``.
+        """
+        request = self._storage_build(method, url, content, headers)
+        start = time.perf_counter()
+        try:
+            response = self._client.send(request, auth=None)
+        except httpx.TransportError as err:
+            raise _connection_error(method, request.url, err) from err
+        self._storage_log(request, response, start)
+        if not response.is_success:
+            raise error_from_response(response)
+        return response
+
+    @contextmanager
+    def storage_stream(
+        self, method: str, url: str, *, headers: Mapping[str, str] | None = None
+    ) -> Iterator[httpx.Response]:
+        """Stream a response from a presigned storage ``url`` (read it with ``iter_bytes``).
+
+        with transport.storage_stream("GET", url) as response:
+            for chunk in response.iter_bytes():
+                ...
+        """
+        request = self._storage_build(method, url, None, headers)
+        start = time.perf_counter()
+        try:
+            response = self._client.send(request, auth=None, stream=True)
+        except httpx.TransportError as err:
+            raise _connection_error(method, request.url, err) from err
+        try:
+            self._storage_log(request, response, start)
+            if not response.is_success:
+                try:
+                    response.read()
+                except httpx.TransportError as err:
+                    raise _connection_error(method, request.url, err) from err
+                raise error_from_response(response)
+            yield response
+        except httpx.TransportError as err:
+            # A connection dropped mid-body surfaces here, inside the caller's loop.
+            raise _connection_error(method, request.url, err) from err
+        finally:
+            response.close()
+
+    def close(self) -> None:
+        """Close the underlying ``httpx.Client`` if this transport created it."""
+        if self._owns_client:
+            self._client.close()
+
+    def _storage_build(
+        self,
+        method: str,
+        url: str,
+        content: bytes | Iterable[bytes] | None,
+        headers: Mapping[str, str] | None,
+    ) -> httpx.Request:
+        request_headers = dict(self._storage_headers)
+        if headers:
+            request_headers.update(headers)
+        request = self._client.build_request(
+            method, url, content=content, headers=request_headers, timeout=self._timeout
+        )
+        # The merge above includes the client's own default headers; a presigned URL
+        # carries its own authority, so strip any bearer token whatever its origin.
+        request.headers.pop("Authorization", None)
+        return request
+
+    def _storage_log(self, request: httpx.Request, response: httpx.Response, start: float) -> None:
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug(
+                "storage %s %s -> %d (%.1f ms)",
+                request.method,
+                _safe_url(request.url),
+                response.status_code,
+                (time.perf_counter() - start) * 1000,
+            )
+
+
+def _safe_url(url: httpx.URL | str) -> str:
+    """scheme://host[:port]/path: no query (presigned signatures), no userinfo."""
+    url = httpx.URL(url) if isinstance(url, str) else url
+    port = f":{url.port}" if url.port else ""
+    return f"{url.scheme}://{url.host}{port}{url.path}"
+
+
+def _connection_error(
+    method: str, url: httpx.URL | str, err: httpx.TransportError
+) -> APIConnectionError:
+    cls = APITimeoutError if isinstance(err, httpx.TimeoutException) else APIConnectionError
+    verb = "timed out" if cls is APITimeoutError else "failed"
+    return cls(f"{method} {_safe_url(url)} {verb}: {type(err).__name__}: {err}")

@@ -1,0 +1,324 @@
+"""Response types: plain dataclasses mirroring Chronicle's JSON.
+
+Every model has ``from_dict`` (unknown keys are ignored at every level, so server-side
+additions never break an older client; a missing required key raises
+``ChronicleError`` naming the type and field) and ``to_dict``, with
+``Model.from_dict(m.to_dict()) == m``. Ids and timestamps stay ``str``; fields the
+server treats as arbitrary JSON stay ``dict[str, Any]``.
+
+    exp = Experiment.from_dict({"id": "e1", "title": "t", "state": "draft", ...})
+    exp.to_dict()["state"]  # "draft"
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Generic, TypeVar
+
+from methodic.errors import ChronicleError
+
+__all__ = [
+    "Asset",
+    "AssetComponent",
+    "ComponentSpec",
+    "Experiment",
+    "ExperimentDetail",
+    "LineageEdge",
+    "LineageNode",
+    "LineageResponse",
+    "Page",
+    "PresignedAsset",
+    "Run",
+    "SearchResponse",
+    "SearchResult",
+    "Variation",
+    "VariationConfig",
+]
+
+_M = TypeVar("_M", bound="Model")
+T = TypeVar("T")
+
+# (field name, required, converter for nested models or None)
+_FieldSpec = tuple[str, bool, "Callable[[Any], Any] | None"]
+
+
+class Model:
+    """Base of every response dataclass: generic ``from_dict`` / ``to_dict``."""
+
+    # Filled lazily per class: resolving type hints once keeps from_dict cheap.
+    _spec: ClassVar[tuple[_FieldSpec, ...] | None] = None
+
+    @classmethod
+    def from_dict(cls: type[_M], data: Any) -> _M:
+        """Build an instance from decoded JSON, ignoring keys this version doesn't know."""
+        if not isinstance(data, Mapping):
+            raise ChronicleError(
+                f"cannot read {cls.__name__}: expected a JSON object, got {type(data).__name__}"
+            )
+        spec = cls.__dict__.get("_spec") or _build_spec(cls)
+        kwargs: dict[str, Any] = {}
+        for name, required, convert in spec:
+            if name in data:
+                value = data[name]
+                if value is None and not required:
+                    continue  # null means "not set": keep the field's default
+                kwargs[name] = (
+                    convert(value) if convert is not None and value is not None else value
+                )
+            elif required:
+                raise ChronicleError(f"cannot read {cls.__name__}: missing required field {name!r}")
+        return cls(**kwargs)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON-ready dict form (nested models become dicts)."""
+        return dataclasses.asdict(self)  # type: ignore[call-overload,no-any-return]
+
+
+def _build_spec(cls: type[Model]) -> tuple[_FieldSpec, ...]:
+    hints = typing.get_type_hints(cls)
+    spec: list[_FieldSpec] = []
+    for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+        required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+        spec.append((f.name, required, _converter(hints[f.name], cls.__name__, f.name)))
+    result = tuple(spec)
+    cls._spec = result  # a benign race: two threads compute the same tuple
+    return result
+
+
+def _converter(hint: Any, owner: str, name: str) -> Callable[[Any], Any] | None:
+    args = [a for a in typing.get_args(hint) if a is not type(None)]
+    if typing.get_origin(hint) in (typing.Union, _union_type()) and len(args) == 1:
+        hint = args[0]  # Optional[X] -> X
+    if isinstance(hint, type) and issubclass(hint, Model):
+        return hint.from_dict
+    if typing.get_origin(hint) is list:
+        (item,) = typing.get_args(hint)
+        if isinstance(item, type) and issubclass(item, Model):
+            return _list_of(item, owner, name)
+    return None
+
+
+def _union_type() -> Any:
+    import types as _types  # local: avoid shadowing this module's own name at top level
+
+    return getattr(_types, "UnionType", typing.Union)
+
+
+def _list_of(item: type[Model], owner: str, name: str) -> Callable[[Any], list[Any]]:
+    def convert(value: Any) -> list[Any]:
+        if not isinstance(value, list):
+            raise ChronicleError(
+                f"cannot read {owner}: field {name!r} should be a list, got {type(value).__name__}"
+            )
+        return [item.from_dict(v) for v in value]
+
+    return convert
+
+
+@dataclass
+class Experiment(Model):
+    """An experiment: ``draft -> committed -> concluded``, or ``-> retracted``."""
+
+    id: str
+    title: str
+    state: str
+    created_at: str
+    updated_at: str
+    hypothesis: str | None = None
+    description: str | None = None
+    parent_ids: list[str] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+    committed_at: str | None = None
+    concluded_at: str | None = None
+    retracted_at: str | None = None
+    conclusion: str | None = None
+    retraction_reason: str | None = None
+
+
+@dataclass
+class Variation(Model):
+    """One configuration of an experiment; runs execute it."""
+
+    id: str
+    experiment_id: str
+    created_at: str
+    name: str | None = None
+    config_yaml: str | None = None
+    config_json: dict[str, Any] = field(default_factory=dict)
+    accelerate_config_json: dict[str, Any] | None = None
+    launch_config: dict[str, Any] | None = None
+
+
+@dataclass
+class ExperimentDetail(Experiment):
+    """``GET /experiments/{id}``: the experiment plus its variations and run counts."""
+
+    variations: list[Variation] = field(default_factory=list)
+    run_counts: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class VariationConfig(Model):
+    """What a runner needs to start: ``GET /runs/{id}/config``."""
+
+    run_id: str
+    variation_id: str
+    experiment_id: str
+    config_json: dict[str, Any] = field(default_factory=dict)
+    accelerate_config_json: dict[str, Any] | None = None
+    launch_config: dict[str, Any] | None = None
+
+
+@dataclass
+class Run(Model):
+    """A run: ``pending -> running -> succeeded | failed``."""
+
+    id: str
+    variation_id: str
+    experiment_id: str
+    state: str
+    created_at: str
+    failure_reason: str | None = None
+    failure_message: str | None = None
+    environment: dict[str, Any] | None = None
+    progress: dict[str, Any] | None = None
+    resume_from_run_id: str | None = None
+    started_at: str | None = None
+    last_heartbeat_at: str | None = None
+    finished_at: str | None = None
+
+
+@dataclass
+class ComponentSpec(Model):
+    """A component to register when creating a presigned asset."""
+
+    name: str
+    size: int
+    sha256: str
+    content_type: str | None = None
+
+
+@dataclass
+class AssetComponent(Model):
+    """A component of an asset as the server reports it."""
+
+    name: str
+    size: int
+    sha256: str
+    content_type: str | None = None
+    uploaded: bool = False
+
+
+@dataclass
+class Asset(Model):
+    """An asset: ``pending -> ready`` (immutable once ready)."""
+
+    id: str
+    kind: str
+    name: str
+    state: str
+    created_at: str
+    run_id: str | None = None
+    experiment_id: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    components: list[AssetComponent] = field(default_factory=list)
+    finalized_at: str | None = None
+
+
+@dataclass
+class PresignedAsset(Model):
+    """``POST /assets`` with presign: the pending asset and one upload URL per component."""
+
+    asset: Asset
+    upload_urls: dict[str, str]
+
+
+@dataclass
+class LineageNode(Model):
+    """An experiment in a lineage walk; ``relation`` is root, ancestor or descendant."""
+
+    id: str
+    title: str
+    state: str
+    relation: str
+    depth: int
+
+
+@dataclass
+class LineageEdge(Model):
+    """A parent -> child link between two experiments."""
+
+    parent_id: str
+    child_id: str
+
+
+@dataclass
+class LineageResponse(Model):
+    """``GET /experiments/{id}/lineage``."""
+
+    root_id: str
+    nodes: list[LineageNode]
+    edges: list[LineageEdge]
+
+
+@dataclass
+class SearchResult(Model):
+    """One search hit; ``type`` is ``research_doc`` or ``arxiv``."""
+
+    type: str
+    id: str
+    title: str
+    score: float
+    snippet: str | None = None
+    asset_id: str | None = None
+    experiment_id: str | None = None
+
+
+@dataclass
+class SearchResponse(Model):
+    """``GET /search``."""
+
+    query: str
+    total: int
+    results: list[SearchResult]
+
+
+@dataclass
+class Page(Generic[T]):
+    """One page of a list call; iterate it, ``len()`` it, follow ``next_cursor``."""
+
+    items: list[T]
+    next_cursor: str | None = None
+
+    def __iter__(self) -> Iterator[T]:
+        return iter(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    @classmethod
+    def from_dict(cls, data: Any, item_type: type[_M]) -> Page[_M]:
+        """Read ``{"items": [...], "next_cursor": ...}``, items as ``item_type``."""
+        if not isinstance(data, Mapping):
+            raise ChronicleError(
+                f"cannot read Page: expected a JSON object, got {type(data).__name__}"
+            )
+        if "items" not in data:
+            raise ChronicleError("cannot read Page: missing required field 'items'")
+        items = data["items"]
+        if not isinstance(items, list):
+            raise ChronicleError(
+                f"cannot read Page: field 'items' should be a list, got {type(items).__name__}"
+            )
+        cursor = data.get("next_cursor")
+        return Page([item_type.from_dict(item) for item in items], cursor)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON-ready dict form (items must have ``to_dict``)."""
+        return {
+            "items": [item.to_dict() for item in self.items],  # type: ignore[attr-defined]
+            "next_cursor": self.next_cursor,
+        }

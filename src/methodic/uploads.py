@@ -1,0 +1,627 @@
+"""The asset transfer engine: streaming hash, presign -> PUT -> finalize, and downloads.
+
+Every upload goes through an ``UploadTracker`` so that it can be resumed after a
+crash (see ``methodic.tracker`` for the journal order). Files are hashed and sent in
+fixed-size chunks, so memory stays flat whatever their size, and the components of
+one asset are sent in parallel on a small bounded pool.
+
+Most callers use ``Run.upload_asset`` / ``Run.register_and_upload_async``; this
+module is the machinery under them:
+
+    engine = UploadEngine(chronicle, UploadTracker(path))
+    asset = engine.upload(kind="output", name="preds", files={"preds.csv": "out/preds.csv"})
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import logging
+import os
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from methodic.errors import (
+    APIError,
+    ChronicleError,
+    IntegrityError,
+    NotFoundError,
+    PermissionDeniedError,
+    UploadError,
+)
+from methodic.tracker import ComponentFile, TrackedComponent, TrackedUpload, UploadTracker
+from methodic.types import Asset, ComponentSpec, PresignedAsset
+
+if TYPE_CHECKING:
+    from methodic.client import Chronicle
+
+__all__ = [
+    "CHUNK_SIZE",
+    "DEFAULT_CONTENT_TYPE",
+    "MAX_PARALLEL_COMPONENTS",
+    "PreparedUpload",
+    "ProgressArg",
+    "ProgressCallback",
+    "UploadEngine",
+    "describe_file",
+    "download_asset",
+    "resolve_progress",
+    "tqdm_progress",
+]
+
+logger = logging.getLogger("methodic")
+
+CHUNK_SIZE = 1 << 20
+"""Bytes read, hashed and sent per step (1 MiB)."""
+MAX_PARALLEL_COMPONENTS = 4
+"""Components of one asset sent at the same time."""
+DEFAULT_CONTENT_TYPE = "application/octet-stream"
+
+ProgressCallback = Callable[[int, int], None]
+"""Called as ``progress(bytes_done, bytes_total)``, possibly from worker threads."""
+ProgressArg = ProgressCallback | Literal["tqdm"] | None
+
+# Create-time statuses that no resume can fix: the request itself is wrong (bad
+# component names, unknown run, payload too large), so the journal entry is dropped.
+_PERMANENT_CREATE_STATUSES = frozenset({400, 404, 413, 422})
+
+
+def tqdm_progress(desc: str | None = None, **tqdm_kwargs: Any) -> ProgressCallback:
+    """A progress callback that draws a ``tqdm`` bar in bytes (needs ``tqdm`` installed).
+
+    run.upload_asset("checkpoint", "step-100", files=files, progress=tqdm_progress("ckpt"))
+    """
+    try:
+        # Imported by name so that tqdm (and its stubs) stay optional.
+        tqdm = importlib.import_module("tqdm.auto").tqdm
+    except ImportError as err:  # pragma: no cover - depends on the environment
+        raise ImportError("tqdm_progress() needs tqdm: pip install tqdm") from err
+
+    lock = threading.Lock()
+    state: dict[str, Any] = {"bar": None, "last": 0}
+
+    def update(done: int, total: int) -> None:
+        with lock:
+            bar = state["bar"]
+            if bar is None:
+                options: dict[str, Any] = {
+                    "unit": "B",
+                    "unit_scale": True,
+                    "unit_divisor": 1024,
+                    "desc": desc,
+                }
+                options.update(tqdm_kwargs)
+                bar = state["bar"] = tqdm(total=total, **options)
+            bar.update(done - state["last"])
+            state["last"] = done
+            if done >= total:
+                bar.close()
+
+    return update
+
+
+def resolve_progress(progress: ProgressArg, desc: str | None = None) -> ProgressCallback | None:
+    """Turn the ``progress=`` argument (callback, ``"tqdm"`` or ``None``) into a callback."""
+    if progress is None:
+        return None
+    if progress == "tqdm":
+        return tqdm_progress(desc)
+    if callable(progress):
+        return progress
+    raise ValueError(f"progress must be a callable, 'tqdm' or None, not {progress!r}")
+
+
+def describe_file(
+    name: str, path: str | os.PathLike[str], *, content_type: str | None = None
+) -> ComponentFile:
+    """Measure a local file (size, mtime, streaming sha256) as an upload component.
+
+    Raises ``UploadError`` if the file cannot be read or changes while being hashed.
+    """
+    resolved = os.path.abspath(os.fspath(path))
+    try:
+        before = os.stat(resolved)
+        digest = hashlib.sha256()
+        with open(resolved, "rb") as f:
+            while chunk := f.read(CHUNK_SIZE):
+                digest.update(chunk)
+        after = os.stat(resolved)
+    except OSError as err:
+        raise UploadError(f"component {name!r}: cannot read {resolved}: {err}") from err
+    if (before.st_size, before.st_mtime_ns) != (after.st_size, after.st_mtime_ns):
+        raise UploadError(f"component {name!r}: {resolved} changed while it was being hashed")
+    return ComponentFile(
+        name=name,
+        path=resolved,
+        size=after.st_size,
+        mtime_ns=after.st_mtime_ns,
+        sha256=digest.hexdigest(),
+        content_type=content_type or DEFAULT_CONTENT_TYPE,
+    )
+
+
+class _Progress:
+    """Byte counter shared by one upload's component threads; also keeps the lease."""
+
+    def __init__(
+        self,
+        total: int,
+        callback: ProgressCallback | None,
+        renew: Callable[[], None],
+        lease: float,
+    ) -> None:
+        self.total = total
+        self.done = 0
+        self._callback = callback
+        self._renew = renew
+        self._renew_every = lease / 4
+        self._last_renewal = time.monotonic()
+        self._lock = threading.Lock()
+
+    @property
+    def pending(self) -> int:
+        return max(self.total - self.done, 0)
+
+    def add(self, n: int) -> None:
+        with self._lock:
+            self.done += n
+            done = self.done
+            renew = time.monotonic() - self._last_renewal >= self._renew_every
+            if renew:
+                self._last_renewal = time.monotonic()
+            if self._callback is not None:
+                self._callback(done, self.total)
+        if renew:
+            self._renew()
+
+    def report(self) -> None:
+        if self._callback is not None:
+            with self._lock:
+                self._callback(self.done, self.total)
+
+
+@dataclass
+class PreparedUpload:
+    """An upload that is journaled and registered with Chronicle, bytes not yet sent.
+
+    From the moment one exists, a crash at any instant is recoverable by
+    ``UploadEngine.resume``.
+    """
+
+    record: TrackedUpload
+    asset: Asset
+    upload_urls: dict[str, str]
+    _progress: _Progress | None = field(default=None, repr=False)
+
+    @property
+    def total_bytes(self) -> int:
+        """Bytes of every component."""
+        return self.record.total_bytes
+
+    @property
+    def pending_bytes(self) -> int:
+        """Bytes not yet sent (an estimate while a transfer is running)."""
+        if self._progress is None:
+            return self.record.pending_bytes
+        return self._progress.pending
+
+
+class UploadEngine:
+    """Runs uploads for one ``Chronicle`` against one ``UploadTracker``.
+
+    Thread-safe: one engine may register and transfer many uploads at once.
+    """
+
+    def __init__(
+        self,
+        chronicle: Chronicle,
+        tracker: UploadTracker,
+        *,
+        chunk_size: int = CHUNK_SIZE,
+        max_parallel_components: int = MAX_PARALLEL_COMPONENTS,
+    ) -> None:
+        if chunk_size <= 0 or max_parallel_components <= 0:
+            raise ValueError("chunk_size and max_parallel_components must be positive")
+        self.chronicle = chronicle
+        self.tracker = tracker
+        self.chunk_size = chunk_size
+        self.max_parallel_components = max_parallel_components
+
+    # -- public entry points --------------------------------------------------------
+
+    def upload(
+        self,
+        *,
+        kind: str,
+        name: str,
+        files: Mapping[str, str | os.PathLike[str]],
+        run_id: str | None = None,
+        experiment_id: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        content_types: Mapping[str, str] | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> Asset:
+        """Register and transfer synchronously; returns the ready asset."""
+        prepared = self.register(
+            kind=kind,
+            name=name,
+            files=files,
+            run_id=run_id,
+            experiment_id=experiment_id,
+            metadata=metadata,
+            content_types=content_types,
+        )
+        return self.transfer(prepared, progress=progress)
+
+    def register(
+        self,
+        *,
+        kind: str,
+        name: str,
+        files: Mapping[str, str | os.PathLike[str]],
+        run_id: str | None = None,
+        experiment_id: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        content_types: Mapping[str, str] | None = None,
+    ) -> PreparedUpload:
+        """Hash the files, journal them, and create the pending asset with Chronicle.
+
+        The journal commits before ``POST /assets`` is sent, with the idempotency key
+        the request then carries: a crash between the two cannot make a second asset.
+        The returned upload is claimed by the caller until ``transfer`` ends.
+        """
+        if not files:
+            raise ValueError("files must name at least one component")
+        types = content_types or {}
+        components = [
+            describe_file(component, path, content_type=types.get(component))
+            for component, path in files.items()
+        ]
+        record = self.tracker.register(
+            kind=kind,
+            name=name,
+            components=components,
+            run_id=run_id,
+            experiment_id=experiment_id,
+            metadata=metadata,
+        )
+        try:
+            presigned = self._create(record)
+        except BaseException:
+            self._release(record)
+            raise
+        self.tracker.set_asset_id(record.key, presigned.asset.id)
+        return PreparedUpload(
+            record=record, asset=presigned.asset, upload_urls=presigned.upload_urls
+        )
+
+    def transfer(
+        self, prepared: PreparedUpload, *, progress: ProgressCallback | None = None
+    ) -> Asset:
+        """Send every component, finalize, and drop the journal entry; returns the asset.
+
+        On failure the claim is released and ``UploadError`` raised (with the cause
+        chained); the journal keeps the upload for ``resume``.
+        """
+        record = prepared.record
+        try:
+            state = self._progress(record, progress)
+            prepared._progress = state
+            self._put_all(record, record.components, prepared.upload_urls, prepared.asset.id, state)
+            return self._finalize(record, prepared.asset.id)
+        except UploadError:
+            raise
+        except Exception as err:
+            raise UploadError(f"upload of {_label(record)} failed: {err}") from err
+        finally:
+            self._release(record)
+
+    def resume(
+        self, upload: TrackedUpload, *, progress: ProgressCallback | None = None
+    ) -> Asset | None:
+        """Finish an upload found in the journal; ``None`` if a live process holds it.
+
+        The server decides what is left: the asset is (re)created with the stored
+        idempotency key if needed, components it already stores are skipped, fresh
+        URLs are fetched, and a local file that changed since registration is refused.
+        """
+        record = self.tracker.claim(upload.key)
+        if record is None:
+            return None
+        try:
+            return self._resume_claimed(record, progress)
+        except UploadError:
+            raise
+        except Exception as err:
+            raise UploadError(f"resuming {_label(record)} failed: {err}") from err
+        finally:
+            self._release(record)
+
+    # -- steps ----------------------------------------------------------------------
+
+    def _resume_claimed(self, record: TrackedUpload, progress: ProgressCallback | None) -> Asset:
+        asset_id = record.asset_id
+        if asset_id is None:
+            # Crashed around POST /assets: repeating it with the same key returns the
+            # asset if the first request got through, or creates it now.
+            for component in record.components:
+                _check_unchanged(record, component)
+            presigned = self._create(record)
+            asset_id = presigned.asset.id
+            self.tracker.set_asset_id(record.key, asset_id)
+        try:
+            asset = self.chronicle.assets.get(asset_id)
+        except NotFoundError as err:
+            self.tracker.discard(record.key)
+            raise UploadError(
+                f"{_label(record)}: asset {asset_id} no longer exists; dropped from the tracker"
+            ) from err
+        if asset.state == "ready":
+            self.tracker.finish(record.key)
+            return asset
+        stored = {c.name for c in asset.components if c.uploaded}
+        missing = [c for c in record.components if c.name not in stored]
+        for component in missing:
+            _check_unchanged(record, component)
+        state = self._progress(record, progress)
+        state.done = state.total - sum(c.size for c in missing)
+        state.report()
+        if missing:
+            urls = self.chronicle.assets.upload_urls(asset_id)
+            self._put_all(record, missing, urls, asset_id, state)
+        return self._finalize(record, asset_id)
+
+    def _create(self, record: TrackedUpload) -> PresignedAsset:
+        specs = [
+            ComponentSpec(name=c.name, size=c.size, sha256=c.sha256, content_type=c.content_type)
+            for c in record.components
+        ]
+        try:
+            return self.chronicle.assets.create(
+                kind=record.kind,
+                name=record.name,
+                components=specs,
+                run_id=record.run_id,
+                experiment_id=record.experiment_id,
+                metadata=record.metadata,
+                idempotency_key=record.key,
+            )
+        except APIError as err:
+            if err.status_code in _PERMANENT_CREATE_STATUSES:
+                # Nothing was created and no retry can succeed: forget the entry.
+                self.tracker.discard(record.key)
+            raise UploadError(f"registering {_label(record)} failed: {err}") from err
+        except ChronicleError as err:
+            raise UploadError(f"registering {_label(record)} failed: {err}") from err
+
+    def _put_all(
+        self,
+        record: TrackedUpload,
+        components: tuple[TrackedComponent, ...] | list[TrackedComponent],
+        urls: Mapping[str, str],
+        asset_id: str,
+        state: _Progress,
+    ) -> None:
+        if not components:
+            return
+        refresher = _UrlRefresher(self.chronicle, asset_id, urls)
+        workers = min(self.max_parallel_components, len(components))
+        if workers == 1:
+            for component in components:
+                self._put_one(record, component, refresher, state)
+            return
+        with ThreadPoolExecutor(workers, thread_name_prefix="methodic-put") as pool:
+            futures = [
+                pool.submit(self._put_one, record, component, refresher, state)
+                for component in components
+            ]
+            _, not_done = wait(futures, return_when=FIRST_EXCEPTION)
+            for future in not_done:
+                future.cancel()
+            wait(futures)
+        for future in futures:
+            if not future.cancelled() and future.exception() is not None:
+                future.result()  # re-raises the first failure
+
+    def _put_one(
+        self,
+        record: TrackedUpload,
+        component: TrackedComponent,
+        refresher: _UrlRefresher,
+        state: _Progress,
+    ) -> None:
+        _check_unchanged(record, component)
+        url = refresher.url(component.name)
+        try:
+            self._put_stream(record, component, url, state)
+        except PermissionDeniedError:
+            # The presigned URL expired (e.g. the upload sat queued): mint fresh ones
+            # and send this component once more from the start.
+            url = refresher.refresh(component.name)
+            self._put_stream(record, component, url, state)
+        self.tracker.mark_uploaded(record.key, component.name)
+
+    def _put_stream(
+        self, record: TrackedUpload, component: TrackedComponent, url: str, state: _Progress
+    ) -> None:
+        sent = 0
+
+        def body() -> Iterator[bytes]:
+            nonlocal sent
+            digest = hashlib.sha256()
+            remaining = component.size
+            with open(component.path, "rb") as f:
+                while remaining > 0:
+                    chunk = f.read(min(self.chunk_size, remaining))
+                    if not chunk:
+                        break
+                    remaining -= len(chunk)
+                    digest.update(chunk)
+                    yield chunk
+                    sent += len(chunk)
+                    state.add(len(chunk))
+            # Raising here, before the last byte, aborts the request: storage never
+            # receives bytes that differ from what was registered.
+            if remaining or digest.hexdigest() != component.sha256:
+                raise UploadError(_changed_message(record, component))
+
+        try:
+            self.chronicle.transport.storage_request(
+                "PUT",
+                url,
+                content=body(),
+                headers={
+                    "Content-Length": str(component.size),
+                    "Content-Type": component.content_type or DEFAULT_CONTENT_TYPE,
+                },
+            )
+        except BaseException:
+            state.add(-sent)  # these bytes will be sent again
+            raise
+
+    def _finalize(self, record: TrackedUpload, asset_id: str) -> Asset:
+        asset = self.chronicle.assets.finalize(asset_id)
+        self.tracker.finish(record.key)
+        return asset
+
+    def _progress(self, record: TrackedUpload, callback: ProgressCallback | None) -> _Progress:
+        """Progress against the asset's full size; renewing the lease as bytes flow."""
+        token = record.claim_token
+
+        def renew() -> None:
+            if token is not None:
+                self.tracker.renew(record.key, token)
+
+        return _Progress(record.total_bytes, callback, renew, self.tracker.lease)
+
+    def _release(self, record: TrackedUpload) -> None:
+        if record.claim_token is None:
+            return
+        try:
+            self.tracker.release(record.key, record.claim_token)
+        except Exception:  # the original failure matters more than a lost claim
+            logger.warning("could not release the claim on upload %s", record.key, exc_info=True)
+
+
+class _UrlRefresher:
+    """Hands out upload URLs, fetching fresh ones at most once per transfer."""
+
+    def __init__(self, chronicle: Chronicle, asset_id: str, urls: Mapping[str, str]) -> None:
+        self._chronicle = chronicle
+        self._asset_id = asset_id
+        self._urls = dict(urls)
+        self._refreshed = False
+        self._lock = threading.Lock()
+
+    def url(self, component: str) -> str:
+        with self._lock:
+            url = self._urls.get(component)
+        return url if url is not None else self.refresh(component)
+
+    def refresh(self, component: str) -> str:
+        with self._lock:
+            if not self._refreshed:
+                self._urls.update(self._chronicle.assets.upload_urls(self._asset_id))
+                self._refreshed = True
+            url = self._urls.get(component)
+        if url is None:
+            raise UploadError(
+                f"Chronicle gave no upload URL for component {component!r} of asset "
+                f"{self._asset_id}"
+            )
+        return url
+
+
+def _check_unchanged(record: TrackedUpload, component: TrackedComponent) -> None:
+    try:
+        st = os.stat(component.path)
+    except OSError as err:
+        raise UploadError(
+            f"{_label(record)}: component {component.name!r}: cannot read {component.path}: "
+            f"{err}. Restore the file, or drop the upload with tracker.discard({record.key!r})"
+        ) from err
+    if (st.st_size, st.st_mtime_ns) != (component.size, component.mtime_ns):
+        raise UploadError(_changed_message(record, component))
+
+
+def _changed_message(record: TrackedUpload, component: TrackedComponent) -> str:
+    return (
+        f"{_label(record)}: component {component.name!r}: {component.path} changed since it "
+        f"was registered (size, mtime or sha256 differ); refusing to upload different bytes. "
+        f"Drop the upload with tracker.discard({record.key!r}) and upload it again."
+    )
+
+
+def _label(record: TrackedUpload) -> str:
+    return f"asset {record.kind}/{record.name!r}"
+
+
+def download_asset(
+    chronicle: Chronicle,
+    asset: Asset,
+    dest_dir: str | os.PathLike[str],
+    *,
+    chunk_size: int = CHUNK_SIZE,
+    progress: ProgressCallback | None = None,
+) -> list[Path]:
+    """Stream every component of a ready ``asset`` into ``dest_dir``; returns the paths.
+
+    Each file is written under a temporary name, its sha256 and size checked against
+    the asset, and only then renamed into place: on ``IntegrityError`` (or any failure)
+    no partial file is left under the final name.
+    """
+    dest = Path(dest_dir)
+    dest.mkdir(parents=True, exist_ok=True)
+    for component in asset.components:
+        _check_safe_name(component.name)
+    urls = chronicle.assets.download_urls(asset.id)
+    total = sum(c.size for c in asset.components)
+    done = 0
+    paths: list[Path] = []
+    for component in asset.components:
+        url = urls.get(component.name)
+        if url is None:
+            raise ChronicleError(f"asset {asset.id} has no download URL for {component.name!r}")
+        fd, tmp_name = tempfile.mkstemp(dir=dest, prefix=f".{component.name}.", suffix=".part")
+        tmp = Path(tmp_name)
+        try:
+            digest = hashlib.sha256()
+            size = 0
+            with (
+                os.fdopen(fd, "wb") as out,
+                chronicle.transport.storage_stream("GET", url) as response,
+            ):
+                for chunk in response.iter_bytes(chunk_size):
+                    out.write(chunk)
+                    digest.update(chunk)
+                    size += len(chunk)
+                    if progress is not None:
+                        progress(done + size, total)
+                out.flush()
+                os.fsync(out.fileno())
+            if size != component.size or digest.hexdigest() != component.sha256:
+                raise IntegrityError(
+                    f"asset {asset.id} component {component.name!r}: downloaded {size} bytes "
+                    f"with sha256 {digest.hexdigest()}, expected {component.size} bytes "
+                    f"with sha256 {component.sha256}"
+                )
+            final = dest / component.name
+            os.replace(tmp, final)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        done += component.size
+        paths.append(final)
+    return paths
+
+
+def _check_safe_name(name: str) -> None:
+    # Component names come from the server; never let one escape dest_dir.
+    if name in ("", ".", "..") or "/" in name or "\\" in name or "\0" in name:
+        raise IntegrityError(f"refusing to write component with unsafe name {name!r}")

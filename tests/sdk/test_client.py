@@ -1,0 +1,155 @@
+"""Chronicle construction: env fallbacks, repr, lifecycle, upload pool, thread sharing."""
+
+from __future__ import annotations
+
+import threading
+
+import httpx
+import pytest
+
+from methodic import Chronicle, ChronicleError
+from methodic.namespaces import Assets, Experiments, Runs, Search, Variations
+
+from .scripted import API_KEY, BASE_URL, EXPERIMENT, ScriptedAPI
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CHRONICLE_BASE_URL", raising=False)
+    monkeypatch.delenv("CHRONICLE_API_KEY", raising=False)
+
+
+def test_arguments() -> None:
+    with Chronicle(BASE_URL, API_KEY) as chronicle:
+        assert chronicle.base_url == BASE_URL
+
+
+def test_env_fallbacks(monkeypatch: pytest.MonkeyPatch, api: ScriptedAPI) -> None:
+    monkeypatch.setenv("CHRONICLE_BASE_URL", "http://from-env.test")
+    monkeypatch.setenv("CHRONICLE_API_KEY", "sk_agent_fromenvsecret")
+    api.route("GET", "/experiments/e1", json=EXPERIMENT)
+    http = httpx.Client(transport=httpx.MockTransport(api.handler))
+    with Chronicle(http_client=http) as chronicle:
+        chronicle.experiments.get("e1")
+    assert str(api.last.url) == "http://from-env.test/experiments/e1"
+    assert api.last.headers["Authorization"] == "Bearer sk_agent_fromenvsecret"
+
+
+def test_arguments_win_over_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CHRONICLE_BASE_URL", "http://from-env.test")
+    monkeypatch.setenv("CHRONICLE_API_KEY", "sk_agent_fromenvsecret")
+    with Chronicle(BASE_URL, API_KEY) as chronicle:
+        assert chronicle.base_url == BASE_URL
+
+
+def test_missing_both_names_both() -> None:
+    with pytest.raises(ChronicleError) as info:
+        Chronicle()
+    message = str(info.value)
+    for name in ("base_url", "CHRONICLE_BASE_URL", "api_key", "CHRONICLE_API_KEY"):
+        assert name in message
+
+
+def test_missing_key_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CHRONICLE_BASE_URL", BASE_URL)
+    with pytest.raises(ChronicleError, match="CHRONICLE_API_KEY") as info:
+        Chronicle()
+    assert "CHRONICLE_BASE_URL" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("key", "shown"),
+    [
+        ("sk_worker_w1secretsecret", "sk_worker_…"),
+        ("sk_agent_abcdef", "sk_agent_…"),
+        ("eyJhbGciOiJSUzI1NiJ9.payload.sig", "<token>"),
+        ("sk_worker_", "<token>"),
+        ("sk_notatypebecauseitiswaytoolong_x", "<token>"),
+    ],
+)
+def test_repr_shows_only_key_type(key: str, shown: str) -> None:
+    with Chronicle(BASE_URL, key) as chronicle:
+        text = repr(chronicle)
+    assert text == f"<Chronicle base_url={BASE_URL!r} api_key={shown}>"
+
+
+def test_repr_drops_userinfo_from_base_url() -> None:
+    with Chronicle("http://user:pw@chronicle.test", API_KEY) as chronicle:
+        assert "pw" not in repr(chronicle)
+
+
+def test_namespaces_share_one_transport() -> None:
+    with Chronicle(BASE_URL, API_KEY) as chronicle:
+        kinds = (Experiments, Variations, Runs, Assets, Search)
+        spaces = (chronicle.experiments, chronicle.variations, chronicle.runs)
+        spaces += (chronicle.assets, chronicle.search)
+        for space, kind in zip(spaces, kinds, strict=True):
+            assert isinstance(space, kind)
+            assert space._transport is chronicle.transport
+        assert chronicle.experiments is chronicle.experiments
+
+
+def test_close_leaves_a_callers_client_open() -> None:
+    http = httpx.Client()
+    Chronicle(BASE_URL, API_KEY, http_client=http).close()
+    assert not http.is_closed
+    http.close()
+
+
+def test_context_manager_closes_its_own_client() -> None:
+    with Chronicle(BASE_URL, API_KEY) as chronicle:
+        pass
+    assert chronicle.transport.http_client.is_closed
+
+
+def test_upload_executor_is_lazy_bounded_and_shut_down() -> None:
+    chronicle = Chronicle(BASE_URL, API_KEY)
+    assert chronicle._executor is None
+    pool = chronicle._upload_executor
+    assert pool is chronicle._upload_executor
+    assert pool._max_workers == 4
+    names: list[str] = []
+    pool.submit(lambda: names.append(threading.current_thread().name)).result()
+    assert names[0].startswith("methodic-upload")
+    chronicle.close()
+    with pytest.raises(RuntimeError):
+        pool.submit(print)
+    with pytest.raises(ChronicleError, match="closed"):
+        _ = chronicle._upload_executor
+
+
+def test_upload_executor_created_once_across_threads() -> None:
+    with Chronicle(BASE_URL, API_KEY) as chronicle:
+        seen: list[object] = []
+        barrier = threading.Barrier(8)
+
+        def grab() -> None:
+            barrier.wait()
+            seen.append(chronicle._upload_executor)
+
+        threads = [threading.Thread(target=grab) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert len({id(p) for p in seen}) == 1
+
+
+def test_one_client_shared_by_threads(api: ScriptedAPI, chronicle: Chronicle) -> None:
+    api.route("GET", "/experiments/e1", json=EXPERIMENT)
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            for _ in range(20):
+                assert chronicle.experiments.get("e1").id == "e1"
+        except BaseException as err:  # collected and asserted below
+            errors.append(err)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert api.count("GET", "/experiments/e1") == 80

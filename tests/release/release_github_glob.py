@@ -26,7 +26,7 @@ from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from typing import Any
 
-_RANGES = ("az", "AZ", "09")
+_RANGES = (("a", "z"), ("A", "Z"), ("0", "9"))
 
 
 class PatternError(ValueError):
@@ -51,9 +51,7 @@ def _translate_class(pattern: str, start: int) -> tuple[str, int]:
         if i + 2 < len(body) and body[i + 1] == "-":
             low, high = body[i], body[i + 2]
             if not _in_allowed_range(low, high):
-                raise PatternError(
-                    f"{pattern!r}: range {low}-{high} is not within a-z, A-Z or 0-9"
-                )
+                raise PatternError(f"{pattern!r}: range {low}-{high} is not within a-z, A-Z or 0-9")
             parts.append(f"{re.escape(low)}-{re.escape(high)}")
             i += 3
             continue

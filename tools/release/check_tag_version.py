@@ -31,7 +31,9 @@ VERSION_FILE = REPO_ROOT / "src" / "methodic" / "_version.py"
 # Canonical public PEP 440 versions (what a tag may carry): 1.2.3, 1.2.3rc1, 1.2.3.post1,
 # 1.2.3.dev4. Anything else (leading "v", local "+abc", upper case) is rejected because
 # PyPI would normalise it and the tag would no longer name the published version.
-_CANONICAL_VERSION = re.compile(r"(?:0|[1-9]\d*)(?:\.(?:0|[1-9]\d*))*(?:(?:a|b|rc)\d+)?(?:\.post\d+)?(?:\.dev\d+)?")
+_CANONICAL_VERSION = re.compile(
+    r"(?:0|[1-9]\d*)(?:\.(?:0|[1-9]\d*))*(?:(?:a|b|rc)\d+)?(?:\.post\d+)?(?:\.dev\d+)?"
+)
 
 
 class VersionMismatch(Exception):
@@ -49,7 +51,7 @@ def read_source_version(version_file: Path = VERSION_FILE) -> str:
             and isinstance(node.value.value, str)
         ):
             return node.value.value
-    raise VersionMismatch(f"{version_file}: no `__version__ = \"...\"` assignment found")
+    raise VersionMismatch(f'{version_file}: no `__version__ = "..."` assignment found')
 
 
 def version_from_tag(tag: str) -> str:

@@ -37,8 +37,14 @@ HERE = Path(__file__).resolve().parent
 REPO_ROOT = HERE.parents[1]
 # Variables that would let the smoke venv see the source tree or a developer's pytest
 # configuration instead of only what the wheel installed.
-_SCRUBBED_ENV = ("PYTHONPATH", "PYTHONHOME", "PYTEST_ADDOPTS", "PYTEST_PLUGINS",
-                 "PYTEST_DISABLE_PLUGIN_AUTOLOAD", "VIRTUAL_ENV")
+_SCRUBBED_ENV = (
+    "PYTHONPATH",
+    "PYTHONHOME",
+    "PYTEST_ADDOPTS",
+    "PYTEST_PLUGINS",
+    "PYTEST_DISABLE_PLUGIN_AUTOLOAD",
+    "VIRTUAL_ENV",
+)
 
 
 class CheckFailed(Exception):
@@ -51,11 +57,21 @@ class Steps:
     def __init__(self) -> None:
         self.started = time.monotonic()
 
-    def run(self, title: str, argv: Sequence[str | Path], *, cwd: Path = REPO_ROOT,
-            env: dict[str, str] | None = None) -> str:
+    def run(
+        self,
+        title: str,
+        argv: Sequence[str | Path],
+        *,
+        cwd: Path = REPO_ROOT,
+        env: dict[str, str] | None = None,
+    ) -> str:
         begin = time.monotonic()
         result = subprocess.run(
-            [str(a) for a in argv], cwd=cwd, env=env, capture_output=True, text=True,
+            [str(a) for a in argv],
+            cwd=cwd,
+            env=env,
+            capture_output=True,
+            text=True,
             check=False,
         )
         if result.returncode != 0:
@@ -80,21 +96,22 @@ def _clean_env() -> dict[str, str]:
 
 
 def build(steps: Steps, out_dir: Path) -> tuple[Path, Path]:
-    steps.run("build sdist + wheel", [sys.executable, "-m", "build", "--outdir", out_dir,
-                                      REPO_ROOT])
+    steps.run(
+        "build sdist + wheel", [sys.executable, "-m", "build", "--outdir", out_dir, REPO_ROOT]
+    )
     wheels, sdists = sorted(out_dir.glob("*.whl")), sorted(out_dir.glob("*.tar.gz"))
     if len(wheels) != 1 or len(sdists) != 1:
-        raise CheckFailed(f"expected one wheel and one sdist in {out_dir}, got "
-                          f"{[p.name for p in out_dir.iterdir()]}")
+        raise CheckFailed(
+            f"expected one wheel and one sdist in {out_dir}, got "
+            f"{[p.name for p in out_dir.iterdir()]}"
+        )
     return sdists[0], wheels[0]
 
 
 def inspect(steps: Steps, sdist: Path, wheel: Path, version: str) -> None:
     begin = time.monotonic()
-    problems = [
-        *(f"{wheel.name}: {p}" for p in dist_inspect.inspect_wheel(wheel, version)),
-        *(f"{sdist.name}: {p}" for p in dist_inspect.inspect_sdist(sdist, version)),
-    ]
+    problems = [f"{wheel.name}: {p}" for p in dist_inspect.inspect_wheel(wheel, version)]
+    problems += [f"{sdist.name}: {p}" for p in dist_inspect.inspect_sdist(sdist, version)]
     if problems:
         raise CheckFailed("static inspection:\n  " + "\n  ".join(problems))
     steps.done("inspect contents + metadata", begin)
@@ -105,22 +122,30 @@ def smoke(steps: Steps, wheel: Path, version: str, work: Path) -> None:
     venv = work / "venv"
     # No ensurepip in the new venv: the outer pip installs into it via --python, which
     # saves seconds per run and leaves nothing but the wheel and its dependencies inside.
-    steps.run("create fresh venv", [sys.executable, "-m", "venv", "--without-pip", venv],
-              env=env)
+    steps.run("create fresh venv", [sys.executable, "-m", "venv", "--without-pip", venv], env=env)
     python = venv / "bin" / "python"
-    pip = [sys.executable, "-m", "pip", "--python", python, "install", "--quiet"]
+    pip: list[str | Path] = [sys.executable, "-m", "pip", "--python", python, "install", "--quiet"]
 
     steps.run("pip install <wheel>", [*pip, wheel], cwd=work, env=env)
-    steps.run("import methodic without the web stack",
-              [python, "-I", HERE / "smoke_import.py", version], cwd=work, env=env)
+    steps.run(
+        "import methodic without the web stack",
+        [python, "-I", HERE / "smoke_import.py", version],
+        cwd=work,
+        env=env,
+    )
 
-    steps.run("pip install <wheel>[fake] pytest", [*pip, f"{wheel}[fake]", "pytest"],
-              cwd=work, env=env)
-    steps.run("import methodic still lean with [fake] installed",
-              [python, "-I", HERE / "smoke_import.py", version, "--expect-web-stack"],
-              cwd=work, env=env)
-    help_text = steps.run("methodic-fake --help", [venv / "bin" / "methodic-fake", "--help"],
-                          cwd=work, env=env)
+    steps.run(
+        "pip install <wheel>[fake] pytest", [*pip, f"{wheel}[fake]", "pytest"], cwd=work, env=env
+    )
+    steps.run(
+        "import methodic still lean with [fake] installed",
+        [python, "-I", HERE / "smoke_import.py", version, "--expect-web-stack"],
+        cwd=work,
+        env=env,
+    )
+    help_text = steps.run(
+        "methodic-fake --help", [venv / "bin" / "methodic-fake", "--help"], cwd=work, env=env
+    )
     if "serve" not in help_text:
         raise CheckFailed(f"methodic-fake --help does not mention `serve`:\n{help_text}")
 
@@ -129,9 +154,9 @@ def smoke(steps: Steps, wheel: Path, version: str, work: Path) -> None:
     shutil.copyfile(HERE / "smoke_fixture.py", tests / "test_installed_fixture.py")
     steps.run(
         "methodic_fake fixture via pytest11",
-        [python, "-I", "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir", tests,
-         tests],
-        cwd=tests, env=env,
+        [python, "-I", "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir", tests, tests],
+        cwd=tests,
+        env=env,
     )
 
 
@@ -147,8 +172,7 @@ def publish_to(out_dir: Path, dist_dir: Path, built: Sequence[Path]) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Build and check methodic's distributions.")
-    parser.add_argument("--dist-dir", type=Path,
-                        help="also keep the checked sdist and wheel here")
+    parser.add_argument("--dist-dir", type=Path, help="also keep the checked sdist and wheel here")
     args = parser.parse_args(argv)
 
     steps = Steps()
@@ -158,8 +182,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             work = Path(tmp)
             out_dir = work / "dist"
             sdist, wheel = build(steps, out_dir)
-            steps.run("twine check --strict", [sys.executable, "-m", "twine", "check",
-                                               "--strict", sdist, wheel])
+            steps.run(
+                "twine check --strict",
+                [sys.executable, "-m", "twine", "check", "--strict", sdist, wheel],
+            )
             inspect(steps, sdist, wheel, version)
             smoke(steps, wheel, version, work)
             if args.dist_dir is not None:

@@ -80,9 +80,7 @@ def entry_point_problems(entry_points_txt: str, names: Iterable[str]) -> list[st
     for group in parser.sections():
         for name, target in parser.items(group):
             if not _module_present(target, present):
-                problems.append(
-                    f"entry point [{group}] {name} = {target}: module not in the wheel"
-                )
+                problems.append(f"entry point [{group}] {name} = {target}: module not in the wheel")
     return problems
 
 

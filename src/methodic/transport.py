@@ -14,10 +14,11 @@ somewhere it was not meant to go.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeGuard
 from urllib.parse import quote
 
 import httpx
@@ -35,6 +36,40 @@ __all__ = ["DEFAULT_TIMEOUT", "Transport"]
 DEFAULT_TIMEOUT = 30.0
 
 logger = logging.getLogger("methodic")
+
+
+class _PresignedURLFilter(logging.Filter):
+    """Drops the query string of presigned URLs from httpx's own INFO log lines.
+
+    httpx logs every request's full URL at INFO; for a presigned URL that is a
+    usable credential until it expires. Only URLs whose query carries a signature
+    parameter are touched.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and any(_is_presigned(a) for a in record.args):
+            record.args = tuple(
+                f"{_safe_url(a)}?<redacted>" if _is_presigned(a) else a for a in record.args
+            )
+        return True
+
+
+def _is_presigned(value: object) -> TypeGuard[httpx.URL]:
+    if not isinstance(value, httpx.URL) or not value.query:
+        return False
+    return any("signature" in k.lower() or k.lower() == "sig" for k in value.params)
+
+
+_httpx_filter_lock = threading.Lock()
+_httpx_filter_installed = False
+
+
+def _install_httpx_log_filter() -> None:
+    global _httpx_filter_installed
+    with _httpx_filter_lock:
+        if not _httpx_filter_installed:
+            logging.getLogger("httpx").addFilter(_PresignedURLFilter())
+            _httpx_filter_installed = True
 
 
 class Transport:
@@ -69,6 +104,7 @@ class Transport:
             "Accept": "application/json",
         }
         self._storage_headers = {"User-Agent": ua}
+        _install_httpx_log_filter()
 
     @property
     def http_client(self) -> httpx.Client:

@@ -81,8 +81,8 @@ def test_repr_drops_userinfo_from_base_url() -> None:
 def test_namespaces_share_one_transport() -> None:
     with Chronicle(BASE_URL, API_KEY) as chronicle:
         kinds = (Experiments, Variations, Runs, Assets, Search)
-        spaces = (chronicle.experiments, chronicle.variations, chronicle.runs)
-        spaces += (chronicle.assets, chronicle.search)
+        spaces: tuple[object, ...] = (chronicle.experiments, chronicle.variations)
+        spaces += (chronicle.runs, chronicle.assets, chronicle.search)
         for space, kind in zip(spaces, kinds, strict=True):
             assert isinstance(space, kind)
             assert space._transport is chronicle.transport

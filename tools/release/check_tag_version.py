@@ -77,8 +77,8 @@ def check_tag(tag: str, version_file: Path = VERSION_FILE) -> str:
     if tag_version != source_version:
         raise VersionMismatch(
             f"tag {tag!r} says version {tag_version!r} but {version_file.name} has "
-            f"__version__ = {source_version!r}; bump _version.py or re-tag, never both "
-            "after a publish"
+            f"__version__ = {source_version!r}; nothing was published: delete the tag, make "
+            "them agree on main, and tag again (RELEASING.md)"
         )
     return tag_version
 

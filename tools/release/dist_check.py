@@ -151,13 +151,19 @@ def smoke(steps: Steps, wheel: Path, version: str, work: Path) -> None:
 
     tests = work / "smoke_tests"
     tests.mkdir()
-    shutil.copyfile(HERE / "smoke_fixture.py", tests / "test_installed_fixture.py")
-    steps.run(
+    source = (HERE / "smoke_fixture.py").read_text(encoding="utf-8")
+    (tests / "test_installed_fixture.py").write_text(source, encoding="utf-8")
+    output = steps.run(
         "methodic_fake fixture via pytest11",
         [python, "-I", "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir", tests, tests],
         cwd=tests,
         env=env,
     )
+    # A skip or a deselected test would also exit 0; insist that every one of them ran.
+    expected = f"{source.count(chr(10) + 'def test_')} passed"
+    summary = output.strip().splitlines()[-1] if output.strip() else ""
+    if not summary.startswith(expected) or "skipped" in summary:
+        raise CheckFailed(f"smoke tests: expected {expected!r}, pytest said {summary!r}")
 
 
 def publish_to(out_dir: Path, dist_dir: Path, built: Sequence[Path]) -> None:

@@ -6,6 +6,7 @@ the ``methodic_fake`` fixture can only come from the wheel's ``pytest11`` entry 
 from __future__ import annotations
 
 import importlib.metadata
+import os
 from typing import Any
 
 import pytest
@@ -24,3 +25,18 @@ def test_methodic_fake_fixture_comes_from_the_installed_entry_point(
     assert plugin.__file__ is not None and "site-packages" in plugin.__file__
 
     assert type(methodic_fake).__module__.split(".", 1)[0] == "methodic_fake"
+
+
+def test_installed_sdk_round_trips_through_the_installed_fake(methodic_fake: Any) -> None:
+    # A real HTTP exchange on loopback: the wheel's SDK against the wheel's fake, which
+    # proves the [fake] extra pulls in everything the server needs.
+    from methodic import Chronicle
+
+    researcher = methodic_fake.client("researcher")
+    created = researcher.experiments.create("wheel smoke test")
+    assert researcher.experiments.get(created.id).title == "wheel smoke test"
+
+    # The fixture points a bare Chronicle() (env configuration) at the fake.
+    assert os.environ["CHRONICLE_BASE_URL"] == methodic_fake.base_url
+    with Chronicle() as worker:
+        assert worker.base_url.rstrip("/") == methodic_fake.base_url.rstrip("/")

@@ -1,0 +1,68 @@
+"""`create_app`: the one FastAPI app behind every harness (fixture, in-process, CLI)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from methodic_fake.backend import Backend
+from methodic_fake.errors import FakeError
+from methodic_fake.middleware import FakeMiddleware, request_id_of
+from methodic_fake.routes import admin, assets, experiments, runs, search, storage, variations
+
+
+def create_app(backend: Backend | None = None, **backend_options: Any) -> FastAPI:
+    """Build the fake Chronicle app around `backend` (a fresh in-memory one by default).
+
+    >>> app = create_app()                      # serve with uvicorn, or
+    >>> client = TestClient(app)                # drive it in-process
+    """
+    backend = backend if backend is not None else Backend.ephemeral(**backend_options)
+    app = FastAPI(
+        title="Chronicle (methodic-fake)",
+        description="A stateful fake of the Chronicle REST API. See docs/api.md.",
+        version="1",
+    )
+    app.state.backend = backend
+    for module in (experiments, variations, runs, assets, search, storage, admin):
+        app.include_router(module.router)
+    app.add_middleware(FakeMiddleware, faults=backend.faults, router=app.router)
+    _install_error_handlers(app)
+    return app
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    async def fake_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, FakeError)
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status, headers=exc.headers)
+
+    async def http_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        return JSONResponse(
+            {"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers
+        )
+
+    async def validation_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        errors = [
+            {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+            for e in exc.errors()
+        ]
+        return JSONResponse({"detail": errors}, status_code=422)
+
+    async def server_error(request: Request, exc: Exception) -> JSONResponse:
+        # Runs outside the request-id middleware, so add the header here.
+        return JSONResponse(
+            {"detail": "internal server error"},
+            status_code=500,
+            headers={"x-request-id": request_id_of(request.scope)},
+        )
+
+    app.add_exception_handler(FakeError, fake_error)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(Exception, server_error)

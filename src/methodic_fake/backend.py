@@ -1,0 +1,160 @@
+"""The fake's whole state: one `Backend` per fake, no module-level state.
+
+A `Backend` wires the registry, services, storage, search index, URL signer,
+key ring and fault queues together. Two backends in one process share nothing,
+so two fakes (or two tests) never see each other's data.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from methodic_fake.assets import AssetService
+from methodic_fake.auth import KeyRing, Principal
+from methodic_fake.clock import Clock
+from methodic_fake.errors import ServiceUnavailable
+from methodic_fake.experiments import ExperimentService
+from methodic_fake.faults import FaultQueue
+from methodic_fake.persistence import MemoryStore, SqliteStore, Store
+from methodic_fake.registry import Registry
+from methodic_fake.runs import RunService
+from methodic_fake.search import SearchIndex
+from methodic_fake.signing import DEFAULT_TTL, UrlSigner
+from methodic_fake.storage import BlobStore
+from methodic_fake.variations import VariationService
+
+SEARCH_TYPES = ("research_doc", "arxiv")
+SEARCH_NOT_CONFIGURED = "search is not configured"
+
+
+class Backend:
+    """Everything one fake knows.
+
+    >>> backend = Backend.ephemeral()
+    >>> backend.keys.keys["worker"].startswith("sk_worker_")
+    True
+    """
+
+    def __init__(
+        self,
+        *,
+        blob_root: Path,
+        store: Store | None = None,
+        clock: Clock | None = None,
+        keys: KeyRing | None = None,
+        signing_secret: bytes | None = None,
+        search_configured: bool = True,
+        url_ttl: float = DEFAULT_TTL,
+    ) -> None:
+        self.clock = clock if clock is not None else Clock()
+        self.store: Store = store if store is not None else MemoryStore()
+        self.keys = keys if keys is not None else KeyRing.generate()
+        self.blobs = BlobStore(blob_root)
+        self.signer = UrlSigner(self.clock, signing_secret, url_ttl)
+        self.faults = FaultQueue()
+        self.index = SearchIndex()
+        self.search_configured = search_configured
+        self.registry = Registry(self.clock, self.store)
+        self.experiments = ExperimentService(self.registry)
+        self.variations = VariationService(self.registry)
+        self.runs = RunService(self.registry)
+        self.assets = AssetService(self.registry, self.blobs, self.signer, self.index)
+        if len(self.registry.assets):
+            self.assets.rebuild_index()
+
+    @classmethod
+    def ephemeral(cls, **options: Any) -> Backend:
+        """In-memory state, blobs in a fresh temp dir (tests)."""
+        root = Path(tempfile.mkdtemp(prefix="methodic-fake-"))
+        return cls(blob_root=root, **options)
+
+    @classmethod
+    def persistent(cls, data_dir: Path, **options: Any) -> Backend:
+        """State in `<data_dir>/chronicle.sqlite3`, blobs in `<data_dir>/blobs`.
+
+        Keys, the URL signing secret and the clock offset are kept in the database
+        too, so tokens and unexpired URLs keep working across restarts.
+        """
+        data_dir = Path(data_dir)
+        store = SqliteStore(data_dir / "chronicle.sqlite3")
+        keys_json = store.get_meta("keys")
+        if options.get("keys") is None:
+            if keys_json is None:
+                ring = KeyRing.generate()
+                store.set_meta("keys", json.dumps(ring.all_keys()))
+            else:
+                saved = json.loads(keys_json)
+                ring = KeyRing(saved["researcher"], saved["agent"], saved["worker"])
+            options["keys"] = ring
+        secret_hex = store.get_meta("signing_secret")
+        if secret_hex is None:
+            secret_hex = UrlSigner(Clock()).secret.hex()
+            store.set_meta("signing_secret", secret_hex)
+        offset = float(store.get_meta("clock_offset") or 0.0)
+        backend = cls(
+            blob_root=data_dir / "blobs",
+            store=store,
+            clock=Clock(offset),
+            signing_secret=bytes.fromhex(secret_hex),
+            **options,
+        )
+        return backend
+
+    # --- cross-cutting operations -------------------------------------------------
+
+    def authenticate(self, authorization: str | None) -> Principal:
+        return self.keys.authenticate(authorization)
+
+    def idempotent(
+        self,
+        principal: Principal,
+        operation: str,
+        key: str | None,
+        create: Callable[[], Any],
+    ) -> Any:
+        """Run `create` once per (principal, operation, key); repeats get the first body."""
+        if key is None:
+            return create()
+        scope = json.dumps([principal.id, operation, key])
+        with self.registry.transaction():
+            saved = self.registry.idempotency.get(scope)
+            if saved is not None:
+                return saved[1]
+            body = create()
+            self.registry.remember(scope, 201, body)
+            return body
+
+    def search(self, query: str, types: list[str] | None, limit: int) -> dict[str, Any]:
+        if not self.search_configured:
+            raise ServiceUnavailable(SEARCH_NOT_CONFIGURED)
+        wanted = set(types) if types else None
+        with self.registry.transaction():
+            return self.index.search(query, wanted, limit)
+
+    def advance(self, seconds: float) -> None:
+        """Move the clock; persisted so a restarted dev server keeps the same fake time."""
+        self.clock.advance(seconds)
+        if isinstance(self.store, SqliteStore):
+            self.store.set_meta("clock_offset", repr(self.clock.offset))
+
+    def sweep(self) -> int:
+        """Apply the watchdog now (the dev server calls this periodically)."""
+        with self.registry.transaction() as now:
+            return self.registry.sweep(now)
+
+    def reset(self) -> None:
+        """Forget all data, faults and clock offset; keys and signing secret stay."""
+        with self.registry.lock:
+            self.registry.reset()
+            self.index.clear()
+            self.blobs.clear()
+            self.faults.clear()
+            self.clock.reset()
+            self.search_configured = True
+
+    def close(self) -> None:
+        self.store.close()

@@ -1,0 +1,111 @@
+"""`methodic-fake serve`: the fake as a local, persistent development server.
+
+    methodic-fake serve --port 8765 --data-dir .fake-data
+
+Prints the base URL and the keys to use, keeps state in SQLite under the data
+dir across restarts, and shuts down cleanly on SIGINT / SIGTERM.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8765
+DEFAULT_DATA_DIR = ".fake-data"
+SWEEP_INTERVAL = 30.0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="methodic-fake", description="A stateful fake of the Chronicle REST API."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="run the fake as a local development server")
+    serve.add_argument(
+        "--host", default=DEFAULT_HOST, help=f"bind address (default {DEFAULT_HOST})"
+    )
+    serve.add_argument(
+        "--port",
+        type=int,
+        default=DEFAULT_PORT,
+        help=f"port, 0 for any free one (default {DEFAULT_PORT})",
+    )
+    serve.add_argument(
+        "--data-dir",
+        type=Path,
+        default=Path(DEFAULT_DATA_DIR),
+        help=f"where state and blobs persist (default {DEFAULT_DATA_DIR}/)",
+    )
+    serve.add_argument(
+        "--no-search",
+        action="store_true",
+        help="answer /search with 503, like an unconfigured server",
+    )
+    return parser
+
+
+def _banner(base_url: str, data_dir: Path, search: bool, keys: dict[str, str]) -> str:
+    return "\n".join(
+        [
+            f"methodic-fake: Chronicle fake serving at {base_url}",
+            f"  data dir:         {data_dir.resolve()}",
+            f"  search:           {'configured' if search else 'not configured (503)'}",
+            f"  researcher token: {keys['researcher']}",
+            f"  agent key:        {keys['agent']}",
+            f"  worker key:       {keys['worker']}",
+            "Point a runner at it with:",
+            f"  export CHRONICLE_BASE_URL={base_url}",
+            f"  export CHRONICLE_API_KEY={keys['worker']}",
+            "Press Ctrl+C to stop.",
+        ]
+    )
+
+
+def serve(host: str, port: int, data_dir: Path, search: bool) -> int:
+    """Run until SIGINT/SIGTERM; returns the process exit code."""
+    from methodic_fake.app import create_app
+    from methodic_fake.backend import Backend
+    from methodic_fake.server import base_url_of, bind_socket, make_server
+
+    backend = Backend.persistent(data_dir, search_configured=search)
+    try:
+        sock = bind_socket(host, port)
+    except OSError as exc:
+        print(f"methodic-fake: cannot listen on {host}:{port}: {exc}", file=sys.stderr)
+        backend.close()
+        return 1
+    base_url = base_url_of(sock)
+    server = make_server(create_app(backend), sock, log_level="info")
+    stop = threading.Event()
+
+    def sweep() -> None:
+        # The watchdog is lazy; this only makes the database catch up while idle.
+        while not stop.wait(SWEEP_INTERVAL):
+            backend.sweep()
+
+    sweeper = threading.Thread(target=sweep, name="methodic-fake watchdog", daemon=True)
+    sweeper.start()
+    print(_banner(base_url, data_dir, search, backend.keys.keys), flush=True)
+    try:
+        # In the main thread uvicorn installs SIGINT/SIGTERM handlers and shuts down
+        # gracefully (in-flight requests finish; every acknowledged write is committed).
+        server.run(sockets=[sock])
+    finally:
+        stop.set()
+        sweeper.join(timeout=5)
+        backend.close()
+        sock.close()
+    print("methodic-fake: stopped", flush=True)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "serve":
+        return serve(args.host, args.port, args.data_dir, not args.no_search)
+    return 2  # pragma: no cover - argparse rejects unknown commands

@@ -1,0 +1,62 @@
+"""The fake's clock: real time plus an offset that tests move forward.
+
+Every time-dependent decision in the fake (the heartbeat watchdog, presigned URL
+expiry, timestamps on records) reads this clock, so `advance()` moves all of them
+together and a test can step past the 15-minute watchdog instantly.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import datetime, timezone
+from typing import Protocol
+
+
+class ClockLike(Protocol):
+    """What the domain needs from a clock: the current time in Unix seconds."""
+
+    def now(self) -> float: ...
+
+
+class Clock:
+    """Wall-clock time shifted by an offset that only ever grows.
+
+    >>> clock = Clock()
+    >>> clock.advance(seconds=900)  # the watchdog now sees 15 minutes more
+    """
+
+    def __init__(self, offset: float = 0.0, *, source: ClockLike | None = None) -> None:
+        self._offset = offset
+        self._lock = threading.Lock()
+        self._source = source
+
+    @property
+    def offset(self) -> float:
+        """Seconds added to the source time."""
+        return self._offset
+
+    def now(self) -> float:
+        """Current fake time in Unix seconds."""
+        base = self._source.now() if self._source is not None else time.time()
+        return base + self._offset
+
+    def advance(self, seconds: float) -> None:
+        """Move the clock forward; moving it backward is refused (time never rewinds)."""
+        if seconds < 0:
+            raise ValueError("the fake's clock only moves forward")
+        with self._lock:
+            self._offset += seconds
+
+    def reset(self) -> None:
+        """Back to real time (used between tests)."""
+        with self._lock:
+            self._offset = 0.0
+
+
+def isoformat(ts: float | None) -> str | None:
+    """Unix seconds -> RFC 3339 UTC with microseconds and a `Z`, as on the wire."""
+    if ts is None:
+        return None
+    dt = datetime.fromtimestamp(ts, tz=timezone.utc)
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")

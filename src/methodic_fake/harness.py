@@ -1,0 +1,255 @@
+"""`FakeChronicle`: one handle on a running fake, whichever way it runs.
+
+with FakeChronicle.start() as fake:          # uvicorn on a free loopback port
+    chronicle = fake.client("researcher")
+
+fake = FakeChronicle.in_process()            # no socket: starlette's TestClient
+chronicle = fake.client("worker")
+"""
+
+from __future__ import annotations
+
+import functools
+import warnings
+from collections.abc import Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from methodic_fake.app import create_app
+from methodic_fake.auth import ROLES, KeyRing
+from methodic_fake.backend import Backend
+from methodic_fake.clock import Clock
+from methodic_fake.faults import FaultQueue
+from methodic_fake.server import DEFAULT_STARTUP_TIMEOUT, ServerThread
+
+if TYPE_CHECKING:
+    import httpx
+    from fastapi import FastAPI
+
+    from methodic import Chronicle
+
+IN_PROCESS_BASE_URL = "http://testserver"
+
+
+def _keyring(keys: Mapping[str, str] | KeyRing | None) -> KeyRing | None:
+    if keys is None or isinstance(keys, KeyRing):
+        return keys
+    unknown = set(keys) - set(ROLES)
+    if unknown:
+        raise ValueError(f"unknown roles {sorted(unknown)}; use {ROLES}")
+    generated = KeyRing.generate().keys
+    chosen = {role: keys.get(role, generated[role]) for role in ROLES}
+    return KeyRing([chosen["researcher"]], [chosen["agent"]], [chosen["worker"]])
+
+
+def _backend(
+    data_dir: str | Path | None,
+    keys: Mapping[str, str] | KeyRing | None,
+    search_configured: bool,
+    clock: Clock | None,
+) -> Backend:
+    options: dict[str, Any] = {
+        "keys": _keyring(keys),
+        "search_configured": search_configured,
+        "clock": clock,
+    }
+    if data_dir is not None:
+        return Backend.persistent(Path(data_dir), **options)
+    return Backend.ephemeral(**options)
+
+
+@functools.cache
+def _test_client_class() -> Any:
+    """starlette's TestClient, adapted to carry SDK traffic quietly."""
+    # starlette deprecates driving TestClient with httpx (in favour of httpx2), but the
+    # SDK is built on httpx and needs an httpx.Client; silence that import warning.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from starlette.testclient import TestClient
+
+    class InProcessClient(TestClient):
+        def request(self, method: str, url: Any, **kwargs: Any) -> Any:
+            # The SDK passes its timeout on every request; with no socket there is
+            # nothing to time out, and starlette warns about the argument.
+            kwargs.pop("timeout", None)
+            return super().request(method, url, **kwargs)
+
+    return InProcessClient
+
+
+class FakeChronicle:
+    """A fake Chronicle plus the keys, clock and fault queues to drive it."""
+
+    def __init__(
+        self,
+        backend: Backend,
+        app: FastAPI,
+        base_url: str,
+        server: ServerThread | None = None,
+    ) -> None:
+        self.backend = backend
+        self.app = app
+        self.base_url = base_url
+        self._server = server
+        self._clients: list[Any] = []
+
+    # --- construction -------------------------------------------------------------
+
+    @classmethod
+    def start(
+        cls,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        data_dir: str | Path | None = None,
+        keys: Mapping[str, str] | KeyRing | None = None,
+        search_configured: bool = True,
+        clock: Clock | None = None,
+        startup_timeout: float = DEFAULT_STARTUP_TIMEOUT,
+    ) -> FakeChronicle:
+        """Serve a fresh fake with uvicorn (port 0: a free port); use as a context manager.
+
+        `data_dir` persists state in SQLite (as the dev server does); without it state
+        lives in memory and blobs in a temp dir.
+        """
+        backend = _backend(data_dir, keys, search_configured, clock)
+        app = create_app(backend)
+        server = ServerThread(app, host, port)
+        server.start(startup_timeout)
+        return cls(backend, app, server.base_url, server)
+
+    @classmethod
+    def in_process(
+        cls,
+        *,
+        data_dir: str | Path | None = None,
+        keys: Mapping[str, str] | KeyRing | None = None,
+        search_configured: bool = True,
+        clock: Clock | None = None,
+    ) -> FakeChronicle:
+        """A fake reached through starlette's TestClient: no socket, no thread."""
+        backend = _backend(data_dir, keys, search_configured, clock)
+        return cls(backend, create_app(backend), IN_PROCESS_BASE_URL)
+
+    @property
+    def in_process_mode(self) -> bool:
+        return self._server is None
+
+    # --- keys -----------------------------------------------------------------------
+
+    @property
+    def keys(self) -> dict[str, str]:
+        """The token to use for each role: `{"researcher": ..., "agent": ..., "worker": ...}`."""
+        return self.backend.keys.keys
+
+    @property
+    def researcher_token(self) -> str:
+        return self.keys["researcher"]
+
+    @property
+    def agent_key(self) -> str:
+        return self.keys["agent"]
+
+    @property
+    def worker_key(self) -> str:
+        return self.keys["worker"]
+
+    def token(self, role: str) -> str:
+        if role not in ROLES:
+            raise ValueError(f"unknown role {role!r}; use one of {ROLES}")
+        return self.keys[role]
+
+    # --- controls -------------------------------------------------------------------
+
+    @property
+    def faults(self) -> FaultQueue:
+        """Queue faults: `fake.faults.add("storage.put", "reset")`."""
+        return self.backend.faults
+
+    @property
+    def clock(self) -> Clock:
+        return self.backend.clock
+
+    def now(self) -> float:
+        """The fake's current time (Unix seconds)."""
+        return self.backend.clock.now()
+
+    def advance(self, seconds: float = 0.0, *, minutes: float = 0.0, hours: float = 0.0) -> None:
+        """Move the fake's clock forward: `fake.advance(seconds=15 * 60 + 1)`."""
+        self.backend.advance(seconds + 60.0 * minutes + 3600.0 * hours)
+
+    @property
+    def search_configured(self) -> bool:
+        """False makes `GET /search` answer 503 `search is not configured`."""
+        return self.backend.search_configured
+
+    @search_configured.setter
+    def search_configured(self, value: bool) -> None:
+        self.backend.search_configured = bool(value)
+
+    def reset(self) -> None:
+        """Forget all data, faults and clock offset (keys stay valid). Takes microseconds."""
+        self.backend.reset()
+
+    # --- clients --------------------------------------------------------------------
+
+    def http(self, role: str | None = "researcher") -> httpx.Client:
+        """A raw httpx client for this fake (with the role's bearer token unless None).
+
+        For requests the SDK would never send (malformed bodies, missing auth).
+        """
+        headers = {"Authorization": f"Bearer {self.token(role)}"} if role else {}
+        client: httpx.Client
+        if self._server is None:
+            client = _test_client_class()(self.app, base_url=self.base_url, headers=headers)
+        else:
+            import httpx
+
+            client = httpx.Client(base_url=self.base_url, headers=headers)
+        self._clients.append(client)
+        return client
+
+    def client(self, role: str = "researcher", **kwargs: Any) -> Chronicle:
+        """A `methodic.Chronicle` authenticated as `role` ("researcher", "agent" or "worker")."""
+        from methodic import Chronicle
+
+        token = self.token(role)
+        if self._server is None:
+            http_client = _test_client_class()(self.app, base_url=self.base_url)
+            self._clients.append(http_client)
+            kwargs.setdefault("http_client", http_client)
+        chronicle = Chronicle(base_url=self.base_url, api_key=token, **kwargs)
+        self._clients.append(chronicle)
+        return chronicle
+
+    def close_clients(self) -> None:
+        """Close every client handed out so far (the fixture does this after each test)."""
+        clients, self._clients = self._clients, []
+        for client in reversed(clients):
+            client.close()
+
+    # --- lifecycle ------------------------------------------------------------------
+
+    def stop(self) -> None:
+        """Close clients, stop the server (if any) and release the store."""
+        self.close_clients()
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+        self.backend.close()
+
+    def __enter__(self) -> FakeChronicle:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:  # no keys here: they must never reach a log
+        mode = "in-process" if self._server is None else "server"
+        return f"FakeChronicle({mode}, base_url={self.base_url!r})"

@@ -1,0 +1,89 @@
+"""`/assets` routes (the Chronicle side; the bytes go to /_storage)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
+
+from methodic_fake.deps import BackendDep, IdempotencyKey, PrincipalDep, base_url
+from methodic_fake.pagination import MAX_LIMIT
+from methodic_fake.schemas import AssetCreate
+
+router = APIRouter(tags=["assets"])
+
+
+@router.post("/assets", name="assets.create", status_code=201)
+async def create_asset(
+    body: AssetCreate,
+    request: Request,
+    backend: BackendDep,
+    principal: PrincipalDep,
+    key: IdempotencyKey = None,
+) -> JSONResponse:
+    common: dict[str, Any] = {
+        "kind": body.kind,
+        "name": body.name,
+        "run_id": body.run_id,
+        "experiment_id": body.experiment_id,
+        "metadata": body.metadata,
+    }
+    if body.presign:
+        components = [c.model_dump() for c in body.components or []]
+        url = base_url(request)
+
+        def create() -> Any:
+            return backend.assets.create_presigned(principal, url, components=components, **common)
+
+    else:
+        content = body.content or ""
+
+        def create() -> Any:
+            return backend.assets.create_inline(
+                principal, content=content, content_type=body.content_type, **common
+            )
+
+    result = backend.idempotent(principal, "assets.create", key, create)
+    return JSONResponse(result, status_code=201)
+
+
+@router.get("/assets", name="assets.list")
+async def list_assets(
+    backend: BackendDep,
+    principal: PrincipalDep,
+    run_id: str | None = None,
+    experiment_id: str | None = None,
+    kind: str | None = None,
+    limit: Annotated[int | None, Query(ge=1, le=MAX_LIMIT)] = None,
+    cursor: str | None = None,
+) -> dict[str, Any]:
+    return backend.assets.list(
+        run_id=run_id, experiment_id=experiment_id, kind=kind, limit=limit, cursor=cursor
+    )
+
+
+@router.get("/assets/{asset_id}", name="assets.get")
+async def get_asset(asset_id: str, backend: BackendDep, principal: PrincipalDep) -> dict[str, Any]:
+    return backend.assets.get(asset_id)
+
+
+@router.put("/assets/{asset_id}/finalize", name="assets.finalize")
+async def finalize_asset(
+    asset_id: str, backend: BackendDep, principal: PrincipalDep
+) -> dict[str, Any]:
+    return backend.assets.finalize(principal, asset_id)
+
+
+@router.post("/assets/{asset_id}/upload-urls", name="assets.upload_urls")
+async def upload_urls(
+    asset_id: str, request: Request, backend: BackendDep, principal: PrincipalDep
+) -> dict[str, Any]:
+    return backend.assets.upload_urls(principal, base_url(request), asset_id)
+
+
+@router.get("/assets/{asset_id}/download-urls", name="assets.download_urls")
+async def download_urls(
+    asset_id: str, request: Request, backend: BackendDep, principal: PrincipalDep
+) -> dict[str, Any]:
+    return backend.assets.download_urls(base_url(request), asset_id)

@@ -1,0 +1,95 @@
+"""Run routes: creation under a variation, then everything under `/runs/{id}`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse
+
+from methodic_fake.deps import BackendDep, IdempotencyKey, PrincipalDep
+from methodic_fake.pagination import MAX_LIMIT
+from methodic_fake.schemas import Heartbeat, RunCreate, RunFail, RunStart
+
+router = APIRouter(tags=["runs"])
+RunState = Literal["pending", "running", "succeeded", "failed"]
+
+
+@router.post("/variations/{variation_id}/runs", name="runs.create", status_code=201)
+async def create_run(
+    variation_id: str,
+    backend: BackendDep,
+    principal: PrincipalDep,
+    body: RunCreate | None = None,
+    key: IdempotencyKey = None,
+) -> JSONResponse:
+    resume = body.resume_from_run_id if body else None
+    result = backend.idempotent(
+        principal,
+        "runs.create",
+        key,
+        lambda: backend.runs.create(principal, variation_id, resume_from_run_id=resume),
+    )
+    return JSONResponse(result, status_code=201)
+
+
+@router.get("/runs", name="runs.list")
+async def list_runs(
+    backend: BackendDep,
+    principal: PrincipalDep,
+    variation_id: str | None = None,
+    experiment_id: str | None = None,
+    state: RunState | None = None,
+    limit: Annotated[int | None, Query(ge=1, le=MAX_LIMIT)] = None,
+    cursor: str | None = None,
+) -> dict[str, Any]:
+    return backend.runs.list(
+        variation_id=variation_id,
+        experiment_id=experiment_id,
+        state=state,
+        limit=limit,
+        cursor=cursor,
+    )
+
+
+@router.get("/runs/{run_id}", name="runs.get")
+async def get_run(run_id: str, backend: BackendDep, principal: PrincipalDep) -> dict[str, Any]:
+    return backend.runs.get(run_id)
+
+
+@router.get("/runs/{run_id}/config", name="runs.config")
+async def run_config(run_id: str, backend: BackendDep, principal: PrincipalDep) -> dict[str, Any]:
+    return backend.runs.config(run_id)
+
+
+@router.post("/runs/{run_id}/start", name="runs.start")
+async def start_run(
+    run_id: str, backend: BackendDep, principal: PrincipalDep, body: RunStart | None = None
+) -> dict[str, Any]:
+    return backend.runs.start(run_id, environment=body.environment if body else None)
+
+
+@router.post("/runs/{run_id}/heartbeat", name="runs.heartbeat")
+async def heartbeat(
+    run_id: str, backend: BackendDep, principal: PrincipalDep, body: Heartbeat | None = None
+) -> dict[str, Any]:
+    return backend.runs.heartbeat(run_id, progress=body.progress if body else None)
+
+
+@router.post("/runs/{run_id}/succeed", name="runs.succeed")
+async def succeed_run(run_id: str, backend: BackendDep, principal: PrincipalDep) -> dict[str, Any]:
+    return backend.runs.succeed(run_id)
+
+
+@router.post("/runs/{run_id}/fail", name="runs.fail")
+async def fail_run(
+    run_id: str, body: RunFail, backend: BackendDep, principal: PrincipalDep
+) -> dict[str, Any]:
+    return backend.runs.fail(run_id, reason=body.reason, message=body.message)
+
+
+@router.get("/runs/{run_id}/checkpoint", name="runs.checkpoint")
+async def run_checkpoint(
+    run_id: str, backend: BackendDep, principal: PrincipalDep
+) -> dict[str, Any]:
+    return backend.runs.checkpoint(run_id)

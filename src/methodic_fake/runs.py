@@ -1,0 +1,153 @@
+"""Runs: `pending -> running -> succeeded | failed`, `pending -> failed`.
+
+The watchdog (see watchdog.py) is applied by the registry before every operation,
+so a heartbeat on a reaped run is a 409 that says `failed (heartbeat_timeout)`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from methodic_fake import machines
+from methodic_fake.auth import Principal
+from methodic_fake.errors import NotFound
+from methodic_fake.models import Asset, Run, new_id
+from methodic_fake.pagination import paginate
+from methodic_fake.registry import Registry
+
+FAIL_REASONS = ("abandoned", "crash")
+
+
+def _note(run: Run) -> str:
+    return f" ({run.failure_reason})" if run.failure_reason else ""
+
+
+class RunService:
+    def __init__(self, registry: Registry) -> None:
+        self._reg = registry
+
+    def _get(self, run_id: str) -> Run:
+        return self._reg.get(self._reg.runs, "run", run_id)
+
+    def create(
+        self, principal: Principal, variation_id: str, *, resume_from_run_id: str | None = None
+    ) -> dict[str, Any]:
+        principal.require_researcher("create runs")
+        with self._reg.transaction() as now:
+            variation = self._reg.get(self._reg.variations, "variation", variation_id)
+            exp = self._reg.experiments[variation.experiment_id]
+            machines.apply("experiment", "create a run for", exp.id, exp.state)
+            if resume_from_run_id is not None:
+                self._get(resume_from_run_id)
+            run = Run(
+                id=new_id(),
+                created_at=now,
+                seq=self._reg.next_seq(),
+                variation_id=variation.id,
+                experiment_id=exp.id,
+                resume_from_run_id=resume_from_run_id,
+            )
+            self._reg.save(run)
+            return run.wire()
+
+    def list(
+        self,
+        *,
+        variation_id: str | None = None,
+        experiment_id: str | None = None,
+        state: str | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> dict[str, Any]:
+        with self._reg.transaction():
+            items = (
+                r
+                for r in self._reg.runs.values()
+                if (variation_id is None or r.variation_id == variation_id)
+                and (experiment_id is None or r.experiment_id == experiment_id)
+                and (state is None or r.state == state)
+            )
+            return paginate(items, limit, cursor)
+
+    def get(self, run_id: str) -> dict[str, Any]:
+        with self._reg.transaction():
+            return self._get(run_id).wire()
+
+    def config(self, run_id: str) -> dict[str, Any]:
+        """What a runner needs to start: the variation's configs, keyed by the run."""
+        with self._reg.transaction():
+            run = self._get(run_id)
+            variation = self._reg.variations[run.variation_id]
+            return {
+                "run_id": run.id,
+                "variation_id": variation.id,
+                "experiment_id": run.experiment_id,
+                "config_json": variation.config_json,
+                "accelerate_config_json": variation.accelerate_config_json,
+                "launch_config": variation.launch_config,
+            }
+
+    def start(self, run_id: str, *, environment: dict[str, Any] | None = None) -> dict[str, Any]:
+        with self._reg.transaction() as now:
+            run = self._get(run_id)
+            run.state = machines.apply("run", "start", run.id, run.state, _note(run))
+            run.started_at = run.last_heartbeat_at = now
+            run.environment = environment
+            self._reg.save(run)
+            return run.wire()
+
+    def heartbeat(self, run_id: str, *, progress: dict[str, Any] | None = None) -> dict[str, Any]:
+        with self._reg.transaction() as now:
+            run = self._get(run_id)
+            machines.apply("run", "heartbeat", run.id, run.state, _note(run))
+            run.last_heartbeat_at = now
+            if progress is not None:
+                run.progress = progress
+            self._reg.save(run)
+            return run.wire()
+
+    def succeed(self, run_id: str) -> dict[str, Any]:
+        with self._reg.transaction() as now:
+            run = self._get(run_id)
+            run.state = machines.apply("run", "succeed", run.id, run.state, _note(run))
+            run.finished_at = now
+            self._reg.save(run)
+            return run.wire()
+
+    def fail(self, run_id: str, *, reason: str, message: str | None = None) -> dict[str, Any]:
+        with self._reg.transaction() as now:
+            run = self._get(run_id)
+            run.state = machines.apply("run", "fail", run.id, run.state, _note(run))
+            run.failure_reason = reason
+            run.failure_message = message
+            run.finished_at = now
+            self._reg.save(run)
+            return run.wire()
+
+    def checkpoint(self, run_id: str) -> dict[str, Any]:
+        """Newest ready checkpoint of `resume_from_run_id`, else of the variation's earlier runs."""
+        with self._reg.transaction():
+            run = self._get(run_id)
+            found = None
+            if run.resume_from_run_id is not None:
+                found = self._newest_checkpoint({run.resume_from_run_id})
+            if found is None:
+                earlier = {
+                    r.id
+                    for r in self._reg.runs.values()
+                    if r.variation_id == run.variation_id and r.seq < run.seq
+                }
+                found = self._newest_checkpoint(earlier)
+            if found is None:
+                raise NotFound(f"no ready checkpoint to resume run {run.id} from")
+            return found.wire()
+
+    def _newest_checkpoint(self, run_ids: set[str]) -> Asset | None:
+        best: Asset | None = None
+        for asset in self._reg.assets.values():
+            if asset.kind != "checkpoint" or asset.state != "ready" or asset.run_id not in run_ids:
+                continue
+            key = (asset.finalized_at or 0.0, asset.seq)
+            if best is None or key > (best.finalized_at or 0.0, best.seq):
+                best = asset
+        return best

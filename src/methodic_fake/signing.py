@@ -1,0 +1,65 @@
+"""Presigned storage URLs: HMAC-signed, expiring, bound to one operation.
+
+Format (docs/architecture.md):
+`<base>/_storage/<asset_id>/<component>?op=put|get&expires=<unix>&signature=<hex>`,
+signature = HMAC-SHA256(secret, "<METHOD>\\n<path>\\n<expires>"). The secret is
+random per fake, so URLs from one fake never work on another. Any change to the
+path or a query parameter, an expired URL, or using a PUT URL for a GET is a 403.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Mapping
+from urllib.parse import urlencode
+
+from methodic_fake.clock import ClockLike
+from methodic_fake.errors import Forbidden
+
+DEFAULT_TTL = 3600.0
+_OPS = {"put": "PUT", "get": "GET"}
+
+
+def storage_path(asset_id: str, component: str) -> str:
+    return f"/_storage/{asset_id}/{component}"
+
+
+class UrlSigner:
+    """Mints and checks presigned URLs against the fake's clock."""
+
+    def __init__(self, clock: ClockLike, secret: bytes | None = None, ttl: float = DEFAULT_TTL):
+        self._clock = clock
+        self.secret = secret if secret is not None else secrets.token_bytes(32)
+        self.ttl = ttl
+
+    def _signature(self, method: str, path: str, expires: int) -> str:
+        message = f"{method}\n{path}\n{expires}".encode()
+        return hmac.new(self.secret, message, hashlib.sha256).hexdigest()
+
+    def sign(self, base_url: str, op: str, asset_id: str, component: str) -> str:
+        """A URL for `op` ("put" or "get") on one component, valid for `ttl` seconds."""
+        path = storage_path(asset_id, component)
+        expires = int(self._clock.now() + self.ttl)
+        query = urlencode(
+            {"op": op, "expires": expires, "signature": self._signature(_OPS[op], path, expires)}
+        )
+        return f"{base_url.rstrip('/')}{path}?{query}"
+
+    def verify(self, method: str, asset_id: str, component: str, query: Mapping[str, str]) -> None:
+        """403 unless the query is exactly what `sign` produced for this method and path."""
+        if set(query) != {"op", "expires", "signature"}:
+            raise Forbidden("invalid presigned URL: unexpected or missing query parameters")
+        op = query["op"]
+        if _OPS.get(op) != method:
+            raise Forbidden(f"presigned URL is for op={op!r}, not {method}")
+        try:
+            expires = int(query["expires"])
+        except ValueError:
+            raise Forbidden("invalid presigned URL: bad expires") from None
+        expected = self._signature(method, storage_path(asset_id, component), expires)
+        if not hmac.compare_digest(expected.encode(), query["signature"].encode()):
+            raise Forbidden("invalid presigned URL signature")
+        if self._clock.now() > expires:
+            raise Forbidden("presigned URL expired")

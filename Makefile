@@ -31,6 +31,13 @@ pytest: $(STAMP)
 bench: $(STAMP)
 	for b in bench/bench_*.py; do $(BIN)/python $$b || exit 1; done
 
+# Rewrite cassettes/ (cassettes/README.md): against CHRONICLE_BASE_URL with
+# CHRONICLE_API_KEY (+ optional CHRONICLE_WORKER_KEY) when set, else a fresh fake;
+# then replay them to prove they are consistent.
+cassettes: $(STAMP)
+	METHODIC_CASSETTES=record $(BIN)/pytest -q tests/contract/test_replay.py
+	$(BIN)/pytest -q tests/contract/test_replay.py tests/contract/test_cassette_hygiene.py
+
 # Release engineering (RELEASING.md). dist-check builds the sdist + wheel and installs
 # the wheel into fresh venvs; DIST_DIR=dist keeps the checked files.
 dist-check: $(STAMP)

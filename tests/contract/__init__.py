@@ -1,0 +1,1 @@
+"""Contract cassettes: scenarios recorded once, replayed offline, compared with the fake."""

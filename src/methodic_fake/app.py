@@ -28,9 +28,12 @@ def create_app(backend: Backend | None = None, **backend_options: Any) -> FastAP
         version="1",
     )
     app.state.backend = backend
-    for module in (experiments, variations, runs, assets, search, storage, admin):
+    operations = [experiments, variations, runs, assets, search, storage]
+    for module in [*operations, admin]:
         app.include_router(module.router)
-    app.add_middleware(FakeMiddleware, faults=backend.faults, router=app.router)
+    # Routes named after fault operations, matched by the middleware before routing.
+    app.state.operation_routes = [r for m in operations for r in m.router.routes]
+    app.add_middleware(FakeMiddleware, faults=backend.faults, routes=app.state.operation_routes)
     _install_error_handlers(app)
     return app
 

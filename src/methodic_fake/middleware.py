@@ -11,9 +11,10 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
-from starlette.routing import Match, Router
+from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from methodic_fake.faults import ConnectionAborted, Fault, FaultQueue
@@ -30,10 +31,10 @@ def request_id_of(scope: Scope) -> str:
 class FakeMiddleware:
     """Outer middleware of the fake's app."""
 
-    def __init__(self, app: ASGIApp, faults: FaultQueue, router: Router) -> None:
+    def __init__(self, app: ASGIApp, faults: FaultQueue, routes: Sequence[BaseRoute]) -> None:
         self.app = app
         self.faults = faults
-        self.router = router
+        self.routes = routes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -56,7 +57,7 @@ class FakeMiddleware:
             await self._inject(fault, scope, receive, send_with_id)
 
     def _next_fault(self, scope: Scope) -> Fault | None:
-        for route in self.router.routes:
+        for route in self.routes:
             match, _ = route.matches(scope)
             if match == Match.FULL:
                 name = getattr(route, "name", None)

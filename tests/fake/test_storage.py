@@ -1,0 +1,195 @@
+"""Presigned storage URLs: signatures, expiry, size limits, Range downloads."""
+
+from __future__ import annotations
+
+import hashlib
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import httpx
+import pytest
+
+from methodic import BadRequestError, Chronicle, PermissionDeniedError
+from methodic_fake import FakeChronicle
+
+from .test_assets import running_run, spec
+
+DATA = bytes(range(256)) * 40  # 10240 bytes
+
+
+@pytest.fixture
+def pending(researcher: Chronicle, worker: Chronicle) -> tuple[str, str]:
+    """(asset_id, PUT url) of a pending one-component asset."""
+    run_id = running_run(researcher, worker)
+    created = worker.assets.create(
+        kind="output", name="o", run_id=run_id, components=[spec("blob", DATA)]
+    )
+    return created.asset.id, created.upload_urls["blob"]
+
+
+@pytest.fixture
+def ready(worker: Chronicle, pending: tuple[str, str]) -> tuple[str, str]:
+    """(asset_id, GET url) of the same asset once uploaded and finalized."""
+    asset_id, url = pending
+    worker.transport.storage_request("PUT", url, content=DATA)
+    worker.assets.finalize(asset_id)
+    return asset_id, worker.assets.download_urls(asset_id)["blob"]
+
+
+def with_query(url: str, **changes: str) -> str:
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query))
+    query.update(changes)
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def test_url_format(fake: FakeChronicle, pending: tuple[str, str]) -> None:
+    asset_id, url = pending
+    parts = urlsplit(url)
+    assert url.startswith(fake.base_url + f"/_storage/{asset_id}/blob?")
+    query = dict(parse_qsl(parts.query))
+    assert set(query) == {"op", "expires", "signature"} and query["op"] == "put"
+    assert int(query["expires"]) == pytest.approx(fake.now() + 3600, abs=5)
+    assert len(query["signature"]) == 64
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        lambda u: with_query(
+            u, expires=str(int(dict(parse_qsl(urlsplit(u).query))["expires"]) + 60)
+        ),
+        lambda u: with_query(u, signature="0" * 64),
+        lambda u: with_query(u, op="get"),
+        lambda u: with_query(u, extra="1"),
+        lambda u: u + "&op=put",
+        lambda u: u.replace("/blob?", "/other?"),
+    ],
+    ids=["expires", "signature", "op", "extra-param", "repeated-param", "path"],
+)
+def test_tampered_urls_are_403(fake: FakeChronicle, pending: tuple[str, str], tamper) -> None:  # type: ignore[no-untyped-def]
+    _, url = pending
+    response = fake.http(None).put(tamper(url), content=DATA)
+    assert response.status_code == 403
+    assert isinstance(response.json()["detail"], str)
+    assert response.headers["x-request-id"]
+
+
+def test_url_from_another_fake_is_403(pending: tuple[str, str]) -> None:
+    from methodic_fake import FakeChronicle
+
+    _, url = pending
+    with FakeChronicle.in_process() as other:
+        path = url.split("/_storage/", 1)[1]
+        response = other.http(None).put("/_storage/" + path, content=DATA)
+    assert response.status_code == 403
+
+
+def test_expired_url_is_403(
+    fake: FakeChronicle, worker: Chronicle, pending: tuple[str, str]
+) -> None:
+    _, url = pending
+    fake.advance(seconds=3601)
+    with pytest.raises(PermissionDeniedError) as info:
+        worker.transport.storage_request("PUT", url, content=DATA)
+    assert info.value.body == {"detail": "presigned URL expired"}
+
+
+def test_wrong_method_for_op_is_403(fake: FakeChronicle, ready: tuple[str, str]) -> None:
+    _, get_url = ready
+    response = fake.http(None).put(get_url, content=DATA)
+    assert response.status_code == 403
+    assert "op='get'" in response.json()["detail"]
+
+
+def test_put_to_a_ready_asset_is_403(worker: Chronicle, pending: tuple[str, str]) -> None:
+    asset_id, url = pending
+    worker.transport.storage_request("PUT", url, content=DATA)
+    worker.assets.finalize(asset_id)
+    with pytest.raises(PermissionDeniedError) as info:
+        worker.transport.storage_request("PUT", url, content=DATA)
+    assert "it is ready (immutable)" in info.value.body["detail"]
+
+
+def test_oversized_put_is_400_and_leaves_nothing(
+    fake: FakeChronicle, worker: Chronicle, pending: tuple[str, str]
+) -> None:
+    asset_id, url = pending
+    # Declared too large: rejected before reading.
+    with pytest.raises(BadRequestError) as info:
+        worker.transport.storage_request("PUT", url, content=DATA + b"!")
+    assert "exceeds the registered size" in info.value.body["detail"]
+    # Streamed without a length: rejected as soon as the running total passes the size.
+    chunks = iter([DATA, b"one byte too many"])
+    with pytest.raises(BadRequestError):
+        worker.transport.storage_request("PUT", url, content=chunks)
+    assert not fake.backend.blobs.path(asset_id, "blob").exists()
+    assert list((fake.backend.blobs.root / ".tmp").iterdir()) == []
+    assert not worker.assets.get(asset_id).components[0].uploaded
+
+
+def test_re_put_replaces_the_component(worker: Chronicle, pending: tuple[str, str]) -> None:
+    asset_id, url = pending
+    worker.transport.storage_request("PUT", url, content=b"wrong")
+    worker.transport.storage_request("PUT", url, content=DATA)
+    assert worker.assets.finalize(asset_id).state == "ready"
+
+
+def test_bearer_token_is_refused_by_storage(fake: FakeChronicle, pending: tuple[str, str]) -> None:
+    _, url = pending
+    response = fake.http("worker").put(url, content=DATA)
+    assert response.status_code == 400
+    assert "Authorization" in response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("header", "start", "end"),
+    [
+        ("bytes=0-99", 0, 99),
+        ("bytes=10000-", 10000, 10239),
+        ("bytes=-40", 10200, 10239),
+        ("bytes=10230-99999", 10230, 10239),
+    ],
+)
+def test_range_downloads(
+    worker: Chronicle, ready: tuple[str, str], header: str, start: int, end: int
+) -> None:
+    _, url = ready
+    response = worker.transport.storage_request("GET", url, headers={"Range": header})
+    assert response.status_code == 206
+    assert response.content == DATA[start : end + 1]
+    assert response.headers["content-range"] == f"bytes {start}-{end}/{len(DATA)}"
+
+
+def test_full_download_headers(worker: Chronicle, ready: tuple[str, str]) -> None:
+    _, url = ready
+    response = worker.transport.storage_request("GET", url)
+    assert response.status_code == 200 and response.content == DATA
+    assert response.headers["accept-ranges"] == "bytes"
+    assert response.headers["etag"] == f'"{hashlib.sha256(DATA).hexdigest()}"'
+    with worker.transport.storage_stream("GET", url) as streamed:
+        assert b"".join(streamed.iter_bytes()) == DATA
+
+
+@pytest.mark.parametrize("header", ["bytes=20000-", "bytes=5-2", "items=0-1", "bytes=0-1,5-6"])
+def test_unsatisfiable_range_is_416(
+    fake: FakeChronicle, ready: tuple[str, str], header: str
+) -> None:
+    _, url = ready
+    response = fake.http(None).get(url, headers={"Range": header})
+    assert response.status_code == 416
+    assert response.headers["content-range"] == f"bytes */{len(DATA)}"
+    assert "detail" in response.json()
+
+
+def test_download_url_is_get_only(fake: FakeChronicle, pending: tuple[str, str]) -> None:
+    _, put_url = pending
+    response = fake.http(None).get(put_url)
+    assert response.status_code == 403
+
+
+def test_storage_errors_use_the_detail_shape(fake: FakeChronicle) -> None:
+    client = httpx.Client(base_url=fake.base_url) if not fake.in_process_mode else fake.http(None)
+    with client:
+        response = client.put("/_storage/nope/blob?op=put&expires=1&signature=00", content=b"")
+    assert response.status_code == 403
+    assert set(response.json()) == {"detail"}

@@ -27,10 +27,10 @@ from methodic.errors import (
     ServerError,
     UploadError,
 )
-from methodic.handles import Experiment, Variation
-from methodic.run import Run
 
 if TYPE_CHECKING:
+    from methodic.handles import Experiment, Variation
+    from methodic.run import Run
     from methodic.tracker import UploadTracker
 
 __all__ = [
@@ -55,10 +55,26 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    # UploadTracker pulls in sqlite3; only runners that upload should pay for it.
-    if name == "UploadTracker":
-        from methodic.tracker import UploadTracker
+# Imported on first use: the handles pull in every response dataclass, and
+# UploadTracker pulls in sqlite3. `import methodic` stays close to `import httpx`.
+_LAZY = {
+    "Experiment": "methodic.handles",
+    "Variation": "methodic.handles",
+    "Run": "methodic.run",
+    "UploadTracker": "methodic.tracker",
+}
 
-        return UploadTracker
-    raise AttributeError(f"module 'methodic' has no attribute {name!r}")
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'methodic' has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(module), name)
+    globals()[name] = value  # later lookups skip __getattr__
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

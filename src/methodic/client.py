@@ -5,17 +5,22 @@ from __future__ import annotations
 import os
 import re
 import threading
+from functools import cached_property
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import httpx
 
 from methodic.errors import ChronicleError
-from methodic.namespaces import Assets, Experiments, Runs, Search, Variations
 from methodic.transport import DEFAULT_TIMEOUT, Transport
 
 if TYPE_CHECKING:
     from concurrent.futures import ThreadPoolExecutor
+
+    from methodic.namespaces import Assets, Experiments, Runs, Search, Variations
+    from methodic.namespaces._base import Namespace
+
+    _N = TypeVar("_N", bound=Namespace)
 
 __all__ = ["Chronicle"]
 
@@ -36,12 +41,6 @@ class Chronicle:
     ``CHRONICLE_API_KEY``. Pass ``http_client`` to reuse your own ``httpx.Client``
     (it is not closed by ``close()``).
     """
-
-    experiments: Experiments
-    variations: Variations
-    runs: Runs
-    assets: Assets
-    search: Search
 
     def __init__(
         self,
@@ -68,13 +67,8 @@ class Chronicle:
         self.transport = Transport(
             base_url, api_key, timeout=timeout, http_client=http_client, user_agent=user_agent
         )
-        # Built eagerly: five tiny objects cost less than the locking a lazy,
-        # thread-safe cached_property would need (functools' lost its lock in 3.12).
-        self.experiments = Experiments(self.transport)
-        self.variations = Variations(self.transport)
-        self.runs = Runs(self.transport)
-        self.assets = Assets(self.transport)
-        self.search = Search(self.transport)
+        self._namespaces: dict[type[Namespace], Namespace] = {}
+        self._namespace_lock = threading.Lock()
         self._executor: ThreadPoolExecutor | None = None
         self._executor_lock = threading.Lock()
         self._closed = False
@@ -83,6 +77,54 @@ class Chronicle:
     def base_url(self) -> str:
         """The Chronicle base URL requests are sent to."""
         return self.transport.base_url
+
+    # Namespaces are built on first access so `import methodic` need not import them
+    # (or the response types behind them); afterwards cached_property makes each
+    # access a plain attribute read.
+
+    @cached_property
+    def experiments(self) -> Experiments:
+        """Experiment lifecycle, listing and lineage."""
+        from methodic.namespaces.experiments import Experiments
+
+        return self._namespace(Experiments)
+
+    @cached_property
+    def variations(self) -> Variations:
+        """Variations of experiments."""
+        from methodic.namespaces.variations import Variations
+
+        return self._namespace(Variations)
+
+    @cached_property
+    def runs(self) -> Runs:
+        """The run lifecycle (create, config, start, heartbeat, succeed/fail)."""
+        from methodic.namespaces.runs import Runs
+
+        return self._namespace(Runs)
+
+    @cached_property
+    def assets(self) -> Assets:
+        """Asset metadata and the presign/finalize half of uploads."""
+        from methodic.namespaces.assets import Assets
+
+        return self._namespace(Assets)
+
+    @cached_property
+    def search(self) -> Search:
+        """Full-text search over research docs and arxiv assets."""
+        from methodic.namespaces.search import Search
+
+        return self._namespace(Search)
+
+    def _namespace(self, cls: type[_N]) -> _N:
+        # cached_property has no lock on 3.12+; this one makes racing first
+        # accesses from several threads agree on a single instance.
+        with self._namespace_lock:
+            existing = self._namespaces.get(cls)
+            if existing is None:
+                existing = self._namespaces[cls] = cls(self.transport)
+            return existing  # type: ignore[return-value]
 
     @property
     def _upload_executor(self) -> ThreadPoolExecutor:

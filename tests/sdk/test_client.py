@@ -89,6 +89,23 @@ def test_namespaces_share_one_transport() -> None:
         assert chronicle.experiments is chronicle.experiments
 
 
+def test_namespaces_created_once_across_threads() -> None:
+    with Chronicle(BASE_URL, API_KEY) as chronicle:
+        seen: list[object] = []
+        barrier = threading.Barrier(8)
+
+        def grab() -> None:
+            barrier.wait()
+            seen.extend([chronicle.runs, chronicle.assets])
+
+        threads = [threading.Thread(target=grab) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert len({id(ns) for ns in seen}) == 2
+
+
 def test_close_leaves_a_callers_client_open() -> None:
     http = httpx.Client()
     Chronicle(BASE_URL, API_KEY, http_client=http).close()

@@ -31,6 +31,19 @@ def test_constructing_a_client_loads_no_heavy_modules() -> None:
     assert out == ""
 
 
+def test_handles_and_types_load_on_first_use() -> None:
+    code = (
+        "import sys, methodic\n"
+        "before = 'methodic.types' in sys.modules or 'methodic.handles' in sys.modules\n"
+        "from methodic import Experiment, Run\n"
+        "print(before, Experiment.__module__, Run.__module__, 'methodic.types' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert out == ["False", "methodic.handles", "methodic.run", "True"]
+
+
 def test_public_surface() -> None:
     expected = {
         "Chronicle",
@@ -55,6 +68,7 @@ def test_public_surface() -> None:
     assert expected <= set(methodic.__all__)
     for name in expected - {"UploadTracker"}:
         assert getattr(methodic, name) is not None
+    assert expected <= set(dir(methodic))
 
 
 def test_unknown_attribute_raises_attribute_error() -> None:

@@ -143,8 +143,10 @@ class Backend:
 
     def sweep(self) -> int:
         """Apply the watchdog now (the dev server calls this periodically)."""
-        with self.registry.transaction() as now:
-            return self.registry.sweep(now)
+        with self.registry.lock:
+            reaped = self.registry.sweep(self.clock.now())
+            self.store.commit()
+            return reaped
 
     def reset(self) -> None:
         """Forget all data, faults and clock offset; keys and signing secret stay."""

@@ -8,10 +8,14 @@ error instead of hanging a test session.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import signal
 import socket
 import threading
 import time
+from collections.abc import Generator
+from types import FrameType
 from typing import Any
 
 import uvicorn
@@ -63,6 +67,34 @@ def base_url_of(sock: socket.socket) -> str:
     return f"http://{host}:{port}"
 
 
+class ManagedServer(uvicorn.Server):
+    """uvicorn's server, stopping on SIGINT/SIGTERM and then returning normally.
+
+    Stock uvicorn re-raises the captured signal after shutdown, which kills the
+    process before the caller can close its database; the dev server wants a
+    graceful stop and exit status 0 instead. A second signal forces the exit.
+    """
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+
+        def request_exit(sig: int, frame: FrameType | None) -> None:
+            if self.should_exit:
+                self.force_exit = True
+            self.should_exit = True
+
+        handled = (signal.SIGINT, signal.SIGTERM)
+        originals = {sig: signal.signal(sig, request_exit) for sig in handled}
+        try:
+            yield
+        finally:
+            for sig, handler in originals.items():
+                signal.signal(sig, handler)
+
+
 def make_server(app: Any, sock: socket.socket, **config: Any) -> uvicorn.Server:
     quiet_injected_aborts()
     options: dict[str, Any] = {
@@ -74,7 +106,7 @@ def make_server(app: Any, sock: socket.socket, **config: Any) -> uvicorn.Server:
     }
     options.update(config)
     host, port = sock.getsockname()[:2]
-    return uvicorn.Server(uvicorn.Config(app, host=host, port=port, **options))
+    return ManagedServer(uvicorn.Config(app, host=host, port=port, **options))
 
 
 class ServerThread:

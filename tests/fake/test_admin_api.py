@@ -1,0 +1,42 @@
+"""The `/_fake` HTTP control surface (what another process or the dev server uses)."""
+
+from __future__ import annotations
+
+from methodic import Chronicle
+from methodic_fake import FakeChronicle
+
+from .conftest import committed_variation
+
+
+def test_keys_reset_clock_and_search(fake: FakeChronicle, researcher: Chronicle) -> None:
+    admin = fake.http(None)
+    assert admin.get("/_fake/keys").json() == fake.keys
+    researcher.experiments.create("gone after reset")
+    assert admin.post("/_fake/reset").status_code == 204
+    assert researcher.experiments.list().items == []
+
+    before = admin.get("/_fake/clock").json()
+    after = admin.post("/_fake/clock/advance", json={"seconds": 3600}).json()
+    assert after["offset_seconds"] == before["offset_seconds"] + 3600
+    assert admin.post("/_fake/clock/advance", json={"seconds": -1}).status_code == 422
+
+    assert admin.put("/_fake/search", json={"configured": False}).json() == {"configured": False}
+    assert admin.get("/_fake/search").json() == {"configured": False}
+    assert fake.search_configured is False
+
+
+def test_clock_advance_over_http_reaps_runs(fake: FakeChronicle, researcher: Chronicle) -> None:
+    _, variation_id = committed_variation(researcher)
+    run = researcher.runs.create(variation_id)
+    researcher.runs.start(run.id)
+    fake.http(None).post("/_fake/clock/advance", json={"seconds": 901})
+    assert researcher.runs.get(run.id).failure_reason == "heartbeat_timeout"
+
+
+def test_admin_refuses_non_loopback_clients(in_process: FakeChronicle) -> None:
+    testclient_cls = type(in_process.http(None))
+    remote = testclient_cls(in_process.app, base_url="http://testserver", client=("10.1.2.3", 5))
+    with remote:
+        response = remote.get("/_fake/keys")
+    assert response.status_code == 403
+    assert "loopback" in response.json()["detail"]

@@ -1,0 +1,97 @@
+"""FakeChronicle harnesses and the pytest fixture's contract."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+from methodic import Chronicle
+from methodic_fake import FakeChronicle, create_app
+
+
+def test_fixture_points_bare_chronicle_at_the_fake(fake: FakeChronicle) -> None:
+    assert os.environ["CHRONICLE_BASE_URL"] == fake.base_url
+    assert os.environ["CHRONICLE_API_KEY"] == fake.worker_key
+    with Chronicle() as chronicle:
+        assert chronicle.experiments.list().items == []
+
+
+def test_fixture_state_is_fresh_each_test_part_one(fake: FakeChronicle) -> None:
+    fake.client().experiments.create("left behind")
+    fake.faults.add("runs.get", "status", status=500)
+    fake.advance(hours=3)
+
+
+def test_fixture_state_is_fresh_each_test_part_two(fake: FakeChronicle) -> None:
+    assert fake.client().experiments.list().items == []
+    assert fake.faults.pending() == []
+    assert abs(fake.now() - time.time()) < 60
+
+
+def test_start_is_a_context_manager_on_a_free_port() -> None:
+    with FakeChronicle.start() as first, FakeChronicle.start() as second:
+        assert first.base_url != second.base_url
+        assert first.base_url.startswith("http://127.0.0.1:")
+        first.client().experiments.create("only in first")
+        # Two fakes in one process share nothing: data, keys or signing secrets.
+        assert second.client().experiments.list().items == []
+        assert first.worker_key != second.worker_key
+        url = first.base_url
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(url + "/experiments", timeout=2)
+
+
+def test_in_process_uses_the_test_client() -> None:
+    with FakeChronicle.in_process() as fake:
+        assert fake.base_url == "http://testserver"
+        chronicle = fake.client("agent")
+        exp = chronicle.experiments.create("no socket")
+        assert fake.client("worker").experiments.get(exp.id).title == "no socket"
+        fake.reset()
+        assert chronicle.experiments.list().items == []
+
+
+def test_create_app_is_independent_per_call() -> None:
+    first, second = create_app(), create_app()
+    assert first.state.backend is not second.state.backend
+
+
+def test_reset_is_cheap(fake: FakeChronicle) -> None:
+    fake.client().experiments.create("x")
+    samples = []
+    for _ in range(50):
+        start = time.perf_counter()
+        fake.reset()
+        samples.append(time.perf_counter() - start)
+    # Not a wall-clock assertion on the machine: a sanity bound 50x above the aim.
+    assert sorted(samples)[25] < 0.1
+
+
+def test_startup_failure_is_a_clear_error() -> None:
+    with FakeChronicle.start() as running:
+        port = int(running.base_url.rsplit(":", 1)[1])
+        with pytest.raises(OSError):
+            FakeChronicle.start(port=port)
+
+
+def test_plugin_and_package_import_without_fastapi() -> None:
+    code = (
+        "import sys, methodic_fake, methodic_fake.pytest_plugin;"
+        "heavy = [m for m in ('fastapi', 'uvicorn', 'starlette', 'pydantic') if m in sys.modules];"
+        "print(','.join(heavy))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
+
+
+def test_advance_accepts_units(fake: FakeChronicle) -> None:
+    before = fake.clock.offset
+    fake.advance(seconds=1, minutes=2, hours=3)
+    assert fake.clock.offset - before == 1 + 120 + 3 * 3600
+    with pytest.raises(ValueError):
+        fake.advance(seconds=-5)

@@ -1,0 +1,146 @@
+"""The dev server (`methodic-fake serve`) keeps acknowledged state across SIGKILL."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+from methodic import Chronicle
+
+STARTUP_TIMEOUT = 20.0
+
+
+@contextmanager
+def dev_server(
+    data_dir: Path, *extra: str
+) -> Iterator[tuple[subprocess.Popen[str], str, dict[str, str]]]:
+    """Run `python -m methodic_fake serve --port 0` and parse the banner it prints."""
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "methodic_fake",
+            "serve",
+            "--port",
+            "0",
+            "--data-dir",
+            str(data_dir),
+            *extra,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        assert proc.stdout is not None
+        lines: list[str] = []
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        while not any(line.startswith("Press Ctrl+C") for line in lines):
+            line = proc.stdout.readline()
+            if not line:
+                raise AssertionError("dev server exited early:\n" + "".join(lines))
+            lines.append(line)
+            if time.monotonic() > deadline:
+                raise AssertionError("dev server did not print its banner:\n" + "".join(lines))
+        text = "".join(lines)
+        base_url = re.search(r"serving at (\S+)", text).group(1)  # type: ignore[union-attr]
+        keys = {
+            role: re.search(rf"{label}:\s+(\S+)", text).group(1)  # type: ignore[union-attr]
+            for role, label in (
+                ("researcher", "researcher token"),
+                ("agent", "agent key"),
+                ("worker", "worker key"),
+            )
+        }
+        _wait_until_listening(base_url)
+        yield proc, base_url, keys
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(timeout=10)
+        if proc.stdout is not None:
+            proc.stdout.close()
+
+
+def _wait_until_listening(base_url: str) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while True:
+        try:
+            httpx.get(base_url + "/_fake/clock", timeout=1)
+            return
+        except httpx.TransportError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
+def test_state_survives_sigkill_and_restart(tmp_path: Path) -> None:
+    data = b"checkpoint bytes" * 100
+    with dev_server(tmp_path) as (proc, base_url, keys):
+        with Chronicle(base_url=base_url, api_key=keys["researcher"]) as researcher:
+            exp = researcher.experiments.create("persisted", tags=["keep"])
+            researcher.experiments.commit(exp.id)
+            variation = researcher.variations.create(exp.id, config_yaml="lr: 0.1")
+            run = researcher.runs.create(variation.id, idempotency_key="run-key")
+        with Chronicle(base_url=base_url, api_key=keys["worker"]) as worker:
+            worker.runs.start(run.id)
+            created = worker.assets.create(
+                kind="checkpoint",
+                name="step-1",
+                run_id=run.id,
+                components=[
+                    {"name": "model", "size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+                ],
+            )
+            worker.transport.storage_request("PUT", created.upload_urls["model"], content=data)
+            worker.assets.finalize(created.asset.id)
+            report = worker.assets.create_inline(
+                kind="research_report",
+                name="notes",
+                run_id=run.id,
+                content="gradient clipping helps",
+            )
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+
+    with dev_server(tmp_path) as (_, base_url, keys_after):
+        assert keys_after == keys  # the same tokens keep working
+        with Chronicle(base_url=base_url, api_key=keys["researcher"]) as researcher:
+            assert researcher.experiments.get(exp.id).state == "committed"
+            assert researcher.variations.get(variation.id).config_json == {"lr": 0.1}
+            assert researcher.runs.get(run.id).state == "running"
+            # Idempotency records persisted too: the retried create is the same run.
+            assert researcher.runs.create(variation.id, idempotency_key="run-key").id == run.id
+            asset = researcher.assets.get(created.asset.id)
+            assert asset.state == "ready"
+            url = researcher.assets.download_urls(asset.id)["model"]
+            assert researcher.transport.storage_request("GET", url).content == data
+            # The search index is rebuilt from persisted assets.
+            hits = researcher.search.query("clipping")
+            assert [h.asset_id for h in hits.results] == [report.id]
+
+
+def test_no_search_flag_and_clean_sigterm(tmp_path: Path) -> None:
+    with dev_server(tmp_path, "--no-search") as (proc, base_url, keys):
+        response = httpx.get(
+            base_url + "/search",
+            params={"q": "x"},
+            headers={"Authorization": f"Bearer {keys['agent']}"},
+        )
+        assert response.status_code == 503
+        assert response.json() == {"detail": "search is not configured"}
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=15) == 0
+        assert proc.stdout is not None
+        assert "methodic-fake: stopped" in proc.stdout.read()

@@ -343,6 +343,13 @@ class UploadEngine:
         finally:
             self._release(record)
 
+    def release(self, prepared: PreparedUpload) -> None:
+        """Give up the claim on a registered upload that will not be transferred now.
+
+        It stays in the journal, so a later ``resume`` (here or elsewhere) finishes it.
+        """
+        self._release(prepared.record)
+
     # -- steps ----------------------------------------------------------------------
 
     def _resume_claimed(self, record: TrackedUpload, progress: ProgressCallback | None) -> Asset:

@@ -1,0 +1,400 @@
+"""The upload engine against the real fake: streaming, parallelism, resume, faults."""
+
+from __future__ import annotations
+
+import io
+import os
+import tracemalloc
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from methodic import Chronicle, IntegrityError, UploadError
+from methodic.tracker import UploadTracker
+from methodic.types import Asset, AssetComponent
+from methodic.uploads import UploadEngine, describe_file, download_asset, tqdm_progress
+
+from .conftest import RequestLog, make_files, sha256_file
+
+if TYPE_CHECKING:
+    from methodic_fake.harness import FakeChronicle
+
+
+@pytest.fixture
+def engine(worker: Chronicle, tracker: UploadTracker, run_id: str) -> UploadEngine:
+    worker.runs.start(run_id)
+    return UploadEngine(worker, tracker, chunk_size=64 * 1024)
+
+
+def _assert_ready_and_matching(
+    asset_components: list[AssetComponent], files: dict[str, Path]
+) -> None:
+    by_name = {c.name: c for c in asset_components}
+    assert set(by_name) == set(files)
+    for name, path in files.items():
+        assert by_name[name].sha256 == sha256_file(path)
+        assert by_name[name].size == path.stat().st_size
+        assert by_name[name].uploaded
+
+
+def _run_assets(researcher: Chronicle, run_id: str) -> list[Asset]:
+    return list(researcher.assets.list(run_id=run_id))
+
+
+def test_upload_streams_each_component_once_without_the_bearer_token(
+    engine: UploadEngine,
+    files: dict[str, Path],
+    run_id: str,
+    request_log: RequestLog,
+    fake: FakeChronicle,
+) -> None:
+    asset = engine.upload(kind="checkpoint", name="step-1", files=files, run_id=run_id)
+
+    assert asset.state == "ready"
+    _assert_ready_and_matching(asset.components, files)
+    assert engine.tracker.incomplete() == []
+    puts = request_log.storage("PUT")
+    assert sorted(p.url.path.rsplit("/", 1)[1] for p in puts) == sorted(files)
+    for put in puts:
+        name = put.url.path.rsplit("/", 1)[1]
+        # Streamed with a declared length: no chunked encoding, no buffering.
+        assert put.headers["content-length"] == str(files[name].stat().st_size)
+        assert "transfer-encoding" not in put.headers
+        assert "authorization" not in put.headers
+    chronicle_calls = [r for r in request_log.requests if "/_storage/" not in r.url.path]
+    assert chronicle_calls
+    assert all(r.headers["authorization"] == f"Bearer {fake.worker_key}" for r in chronicle_calls)
+    assert all(fake.worker_key not in str(r.url) for r in puts)
+
+
+def test_components_are_sent_in_parallel(
+    engine: UploadEngine,
+    files: dict[str, Path],
+    run_id: str,
+    request_log: RequestLog,
+    fake: FakeChronicle,
+) -> None:
+    fake.faults.add("storage.put", "latency", seconds=0.3, times=3)
+
+    engine.upload(kind="checkpoint", name="step-1", files=files, run_id=run_id)
+
+    assert request_log.max_in_flight_storage >= 2
+
+
+def test_parallelism_is_bounded(
+    worker: Chronicle,
+    tracker: UploadTracker,
+    run_id: str,
+    tmp_path: Path,
+    request_log: RequestLog,
+    fake: FakeChronicle,
+) -> None:
+    worker.runs.start(run_id)
+    many = make_files(tmp_path / "many", {f"shard-{i}": 2_000 for i in range(6)})
+    fake.faults.add("storage.put", "latency", seconds=0.2, times=6)
+    engine = UploadEngine(worker, tracker, max_parallel_components=2)
+
+    engine.upload(kind="output", name="shards", files=many, run_id=run_id)
+
+    assert request_log.max_in_flight_storage == 2
+
+
+def test_progress_reports_bytes_until_the_total(
+    engine: UploadEngine, files: dict[str, Path], run_id: str
+) -> None:
+    calls: list[tuple[int, int]] = []
+    total = sum(p.stat().st_size for p in files.values())
+
+    engine.upload(
+        kind="checkpoint",
+        name="step-1",
+        files=files,
+        run_id=run_id,
+        progress=lambda done, of: calls.append((done, of)),
+    )
+
+    assert len(calls) > len(files)  # per chunk, not per file
+    assert all(of == total for _, of in calls)
+    dones = [done for done, _ in calls]
+    assert dones == sorted(dones) and dones[-1] == total
+
+
+def test_tqdm_progress_draws_a_byte_bar(
+    engine: UploadEngine, files: dict[str, Path], run_id: str
+) -> None:
+    out = io.StringIO()
+    engine.upload(
+        kind="checkpoint",
+        name="step-1",
+        files=files,
+        run_id=run_id,
+        progress=tqdm_progress("ckpt", file=out, mininterval=0),
+    )
+    text = out.getvalue()
+    assert "ckpt" in text and "100%" in text
+
+
+def test_client_memory_stays_flat_for_a_large_file(
+    worker: Chronicle, tracker: UploadTracker, run_id: str, tmp_path: Path
+) -> None:
+    worker.runs.start(run_id)
+    big = tmp_path / "big.bin"
+    with open(big, "wb") as f:
+        for _ in range(24):
+            f.write(os.urandom(1 << 20))
+    engine = UploadEngine(worker, tracker)  # 1 MiB chunks
+
+    tracemalloc.start()
+    try:
+        engine.upload(kind="checkpoint", name="big", files={"big.bin": big}, run_id=run_id)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+
+    # The file is 24 MiB; streaming keeps a few chunks alive at most (this includes
+    # the fake, which runs in this process and streams to disk too).
+    assert peak < 8 * (1 << 20)
+
+
+def test_expired_upload_urls_are_refreshed(
+    engine: UploadEngine,
+    files: dict[str, Path],
+    run_id: str,
+    request_log: RequestLog,
+    fake: FakeChronicle,
+) -> None:
+    prepared = engine.register(kind="checkpoint", name="late", files=files, run_id=run_id)
+    fake.advance(hours=2)  # presigned URLs live one hour
+
+    asset = engine.transfer(prepared)
+
+    assert asset.state == "ready"
+    # At least one PUT met a 403; components started after the refresh use fresh URLs.
+    assert len(files) < len(request_log.storage("PUT")) <= 2 * len(files)
+    refreshes = [r for r in request_log.requests if r.url.path.endswith("/upload-urls")]
+    assert len(refreshes) == 1
+
+
+def test_resume_trusts_the_server_about_stored_components(
+    engine: UploadEngine,
+    files: dict[str, Path],
+    run_id: str,
+    request_log: RequestLog,
+    worker: Chronicle,
+) -> None:
+    prepared = engine.register(kind="checkpoint", name="step-1", files=files, run_id=run_id)
+    engine.release(prepared)  # as if the process died right here...
+    # ...after one PUT reached storage but before the tracker heard of it.
+    worker.transport.storage_request(
+        "PUT", prepared.upload_urls["model.bin"], content=files["model.bin"].read_bytes()
+    )
+    before = len(request_log.storage("PUT"))
+
+    record = engine.tracker.get(prepared.record.key)
+    assert record is not None and not any(c.uploaded for c in record.components)
+    asset = engine.resume(record)
+
+    assert asset is not None and asset.state == "ready"
+    resumed_puts = request_log.storage("PUT")[before:]
+    assert sorted(p.url.path.rsplit("/", 1)[1] for p in resumed_puts) == ["meta.json", "optim.bin"]
+    assert engine.tracker.incomplete() == []
+
+
+def test_resume_before_the_asset_was_created(
+    engine: UploadEngine, files: dict[str, Path], run_id: str, researcher: Chronicle
+) -> None:
+    # Crash after the journal commit, before POST /assets was sent.
+    record = engine.tracker.register(
+        kind="checkpoint",
+        name="step-1",
+        components=[describe_file(n, p) for n, p in files.items()],
+        run_id=run_id,
+    )
+    assert record.claim_token is not None
+    engine.tracker.release(record.key, record.claim_token)
+
+    asset = engine.resume(record)
+
+    assert asset is not None and asset.state == "ready"
+    assert [a.id for a in _run_assets(researcher, run_id)] == [asset.id]
+
+
+def test_resume_after_create_but_before_recording_it_makes_no_duplicate(
+    engine: UploadEngine,
+    files: dict[str, Path],
+    run_id: str,
+    researcher: Chronicle,
+    worker: Chronicle,
+) -> None:
+    components = [describe_file(n, p) for n, p in files.items()]
+    record = engine.tracker.register(
+        kind="checkpoint", name="step-1", components=components, run_id=run_id
+    )
+    assert record.claim_token is not None
+    first = worker.assets.create(
+        kind="checkpoint",
+        name="step-1",
+        run_id=run_id,
+        components=[
+            {"name": c.name, "size": c.size, "sha256": c.sha256, "content_type": c.content_type}
+            for c in components
+        ],
+        idempotency_key=record.key,
+    )
+    engine.tracker.release(record.key, record.claim_token)  # died before set_asset_id
+
+    asset = engine.resume(record)
+
+    assert asset is not None and asset.id == first.asset.id and asset.state == "ready"
+    assert [a.id for a in _run_assets(researcher, run_id)] == [asset.id]
+
+
+def test_a_file_changed_since_registration_is_refused(
+    engine: UploadEngine, files: dict[str, Path], run_id: str, request_log: RequestLog
+) -> None:
+    prepared = engine.register(kind="checkpoint", name="step-1", files=files, run_id=run_id)
+    engine.release(prepared)
+    with open(files["optim.bin"], "ab") as f:
+        f.write(b"one more byte")
+
+    with pytest.raises(UploadError, match=r"optim\.bin.*changed since it was registered"):
+        engine.resume(prepared.record)
+
+    assert request_log.storage("PUT") == []
+    [left] = engine.tracker.incomplete()
+    assert left.key == prepared.record.key and left.claim_token is None
+
+
+def test_same_size_and_mtime_but_other_bytes_never_reach_storage(
+    engine: UploadEngine, files: dict[str, Path], run_id: str, worker: Chronicle
+) -> None:
+    prepared = engine.register(kind="checkpoint", name="step-1", files=files, run_id=run_id)
+    engine.release(prepared)
+    path = files["meta.json"]
+    st = path.stat()
+    path.write_bytes(bytes(st.st_size))  # same length, other content
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+
+    with pytest.raises(UploadError, match="changed since it was registered"):
+        engine.resume(prepared.record)
+
+    stored = {c.name: c.uploaded for c in worker.assets.get(prepared.asset.id).components}
+    assert stored["meta.json"] is False
+
+
+@pytest.mark.parametrize(
+    ("kind", "status", "after_bytes"),
+    [("reset", 503, 0), ("status", 503, 0), ("truncate", 503, 50_000)],
+)
+def test_storage_faults_raise_then_resume_completes(
+    engine: UploadEngine,
+    files: dict[str, Path],
+    run_id: str,
+    fake: FakeChronicle,
+    researcher: Chronicle,
+    kind: str,
+    status: int,
+    after_bytes: int,
+) -> None:
+    fake.faults.add("storage.put", kind, status=status, after_bytes=after_bytes)
+
+    with pytest.raises(UploadError) as caught:
+        engine.upload(kind="checkpoint", name="step-1", files=files, run_id=run_id)
+    assert caught.value.__cause__ is not None
+
+    [pending] = engine.tracker.incomplete(run_id=run_id)
+    assert pending.asset_id is not None and pending.claim_token is None
+    asset = engine.resume(pending)
+
+    assert asset is not None and asset.state == "ready"
+    _assert_ready_and_matching(asset.components, files)
+    assert [a.id for a in _run_assets(researcher, run_id)] == [asset.id]
+    assert engine.tracker.incomplete() == []
+
+
+def test_a_failed_create_stays_journaled_for_resume(
+    engine: UploadEngine, files: dict[str, Path], run_id: str, fake: FakeChronicle
+) -> None:
+    fake.faults.add("assets.create", "status", status=503)
+
+    with pytest.raises(UploadError, match="registering"):
+        engine.upload(kind="checkpoint", name="step-1", files=files, run_id=run_id)
+
+    [pending] = engine.tracker.incomplete()
+    assert pending.asset_id is None
+    asset = engine.resume(pending)
+    assert asset is not None and asset.state == "ready"
+
+
+def test_a_create_that_can_never_succeed_is_dropped(
+    worker: Chronicle, tracker: UploadTracker, files: dict[str, Path]
+) -> None:
+    engine = UploadEngine(worker, tracker)
+
+    with pytest.raises(UploadError, match="404"):
+        engine.upload(kind="checkpoint", name="x", files=files, run_id="no-such-run")
+
+    assert tracker.incomplete() == []
+
+
+def test_an_unreadable_file_fails_before_anything_is_journaled(
+    engine: UploadEngine, tmp_path: Path, run_id: str, request_log: RequestLog
+) -> None:
+    with pytest.raises(UploadError, match="cannot read"):
+        engine.upload(kind="output", name="x", files={"gone": tmp_path / "missing"}, run_id=run_id)
+    assert engine.tracker.incomplete() == []
+    assert request_log.requests[-1].url.path.endswith("/start")
+
+
+def test_resume_leaves_an_upload_held_by_a_live_claim(
+    engine: UploadEngine, files: dict[str, Path], run_id: str
+) -> None:
+    prepared = engine.register(kind="checkpoint", name="step-1", files=files, run_id=run_id)
+    # Still claimed by its (live) registrant, like an in-flight background upload.
+    assert engine.resume(prepared.record) is None
+    assert engine.transfer(prepared).state == "ready"
+
+
+def test_download_round_trips_bytes_without_the_bearer_token(
+    engine: UploadEngine,
+    files: dict[str, Path],
+    run_id: str,
+    tmp_path: Path,
+    request_log: RequestLog,
+) -> None:
+    asset = engine.upload(kind="checkpoint", name="step-1", files=files, run_id=run_id)
+    calls: list[tuple[int, int]] = []
+
+    paths = download_asset(
+        engine.chronicle, asset, tmp_path / "dl", progress=lambda d, t: calls.append((d, t))
+    )
+
+    assert [p.name for p in paths] == [c.name for c in asset.components]
+    for path in paths:
+        assert path.read_bytes() == files[path.name].read_bytes()
+    assert calls[-1] == (asset.components and sum(c.size for c in asset.components),) * 2
+    gets = request_log.storage("GET")
+    assert len(gets) == len(files) and all("authorization" not in g.headers for g in gets)
+    assert sorted(os.listdir(tmp_path / "dl")) == sorted(files)
+
+
+def test_download_detects_corruption_and_leaves_no_partial_file(
+    engine: UploadEngine,
+    files: dict[str, Path],
+    run_id: str,
+    tmp_path: Path,
+    fake: FakeChronicle,
+) -> None:
+    asset = engine.upload(kind="checkpoint", name="step-1", files=files, run_id=run_id)
+    blob = fake.backend.blobs.path(asset.id, "optim.bin")
+    data = bytearray(blob.read_bytes())
+    data[1000] ^= 0xFF  # bit rot in storage
+    blob.write_bytes(bytes(data))
+    dest = tmp_path / "dl"
+
+    with pytest.raises(IntegrityError, match=r"optim\.bin"):
+        download_asset(engine.chronicle, asset, dest)
+
+    assert "optim.bin" not in os.listdir(dest)
+    assert not [n for n in os.listdir(dest) if n.endswith(".part")]

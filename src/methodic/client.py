@@ -52,7 +52,7 @@ class Chronicle:
         user_agent: str | None = None,
     ) -> None:
         base_url = base_url or os.environ.get("CHRONICLE_BASE_URL")
-        api_key = api_key or os.environ.get("CHRONICLE_API_KEY")
+        api_key = (api_key or os.environ.get("CHRONICLE_API_KEY") or "").strip() or None
         missing = [
             f"{arg} (or ${env})"
             for arg, env, value in (
@@ -63,10 +63,10 @@ class Chronicle:
         ]
         if missing or base_url is None or api_key is None:
             raise ChronicleError(f"Chronicle needs {' and '.join(missing)}")
-        self._key_hint = _key_hint(api_key)
         self.transport = Transport(
             base_url, api_key, timeout=timeout, http_client=http_client, user_agent=user_agent
         )
+        self._key_hint = _key_hint(api_key)
         self._namespaces: dict[type[Namespace], Namespace] = {}
         self._namespace_lock = threading.Lock()
         self._executor: ThreadPoolExecutor | None = None

@@ -89,9 +89,17 @@ class Transport:
         http_client: httpx.Client | None = None,
         user_agent: str | None = None,
     ) -> None:
-        url = httpx.URL(base_url)
+        try:
+            url = httpx.URL(base_url)
+        except httpx.InvalidURL as err:
+            raise ChronicleError(f"base_url is not a valid URL: {err}") from None
         if url.scheme not in ("http", "https") or not url.host:
-            raise ChronicleError(f"base_url must be an http(s) URL, got {_safe_url(url)!r}")
+            shown = _safe_url(url) if url.host else str(base_url)[:100]
+            raise ChronicleError(
+                f"base_url must be an absolute http(s) URL such as "
+                f"https://chronicle.example.com, got {shown!r}"
+            )
+        api_key = _checked_key(api_key)
         self.base_url = str(base_url).rstrip("/")
         self._timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
         self._owns_client = http_client is None
@@ -265,6 +273,25 @@ class Transport:
                 response.status_code,
                 (time.perf_counter() - start) * 1000,
             )
+
+
+def _checked_key(api_key: str) -> str:
+    """Strip surrounding whitespace (a key read from a file keeps its newline) and
+    refuse what cannot go in a header.
+
+    Checked here, not left to the HTTP layer: h11's "Illegal header value" error
+    quotes the whole header, which would put the secret into an exception message.
+    The message below deliberately does not echo the key.
+    """
+    key = api_key.strip() if isinstance(api_key, str) else ""
+    if not key:
+        raise ChronicleError("api_key must be a non-empty string")
+    if not all("!" <= ch <= "~" for ch in key):
+        raise ChronicleError(
+            "api_key contains characters that cannot be sent in an HTTP header "
+            "(whitespace, control or non-ASCII characters)"
+        )
+    return key
 
 
 def _safe_url(url: httpx.URL | str) -> str:

@@ -57,6 +57,29 @@ def test_missing_key_only(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "CHRONICLE_BASE_URL" not in str(info.value)
 
 
+def test_surrounding_whitespace_is_stripped_from_key(api: ScriptedAPI) -> None:
+    api.route("GET", "/experiments/e1", json=EXPERIMENT)
+    http = httpx.Client(transport=httpx.MockTransport(api.handler))
+    with Chronicle(BASE_URL, f"  {API_KEY}\n", http_client=http) as chronicle:
+        chronicle.experiments.get("e1")
+        assert "sk_worker_…" in repr(chronicle)
+    assert api.last.headers["Authorization"] == f"Bearer {API_KEY}"
+
+
+@pytest.mark.parametrize("key", ["sk_worker_SEC RET", "sk_worker_SEC\x00RET", "sk_worker_SÉCRET"])
+def test_unsendable_key_is_refused_without_echoing_it(key: str) -> None:
+    # Left to h11, this fails mid-request with the whole header in the message.
+    with pytest.raises(ChronicleError, match="cannot be sent in an HTTP header") as info:
+        Chronicle(BASE_URL, key)
+    assert "SEC" not in str(info.value)
+
+
+@pytest.mark.parametrize("url", ["chronicle.example.com", "ftp://x.test", "http://[::1"])
+def test_bad_base_url(url: str) -> None:
+    with pytest.raises(ChronicleError, match="base_url"):
+        Chronicle(url, API_KEY)
+
+
 @pytest.mark.parametrize(
     ("key", "shown"),
     [

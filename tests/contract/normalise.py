@@ -125,6 +125,21 @@ def filter_response(response: dict[str, Any]) -> dict[str, Any]:
     return response
 
 
+def _is_id_key(key: str) -> bool:
+    return key == "id" or key.endswith(("_id", "_ids"))
+
+
+def _id_key(item: Any) -> tuple[str, ...]:
+    return tuple(str(v) for k, v in item.items() if _is_id_key(str(k)))
+
+
+def _only_ids(items: list[Any]) -> bool:
+    """True for a list of 2+ objects whose every field is an id."""
+    return len(items) > 1 and all(
+        isinstance(i, dict) and i and all(_is_id_key(str(k)) for k in i) for i in items
+    )
+
+
 class CassetteNormaliser:
     """Stateful save-time rewrite of one cassette's interactions, applied in order.
 
@@ -180,7 +195,7 @@ class CassetteNormaliser:
         elif isinstance(value, str) and value:
             if key == "next_cursor":
                 self._add(self._cursors, value, f"cursor-{len(self._cursors) + 1}")
-            elif key is not None and (key == "id" or key.endswith(("_id", "_ids"))):
+            elif key is not None and _is_id_key(key):
                 self._add_id(value)
             for found in UUID_RE.findall(value):
                 self._add_id(found)
@@ -225,7 +240,13 @@ class CassetteNormaliser:
         if isinstance(value, dict):
             return {self._map_text(str(k)): self._map_json(v) for k, v in value.items()}
         if isinstance(value, list):
-            return [self._map_json(v) for v in value]
+            mapped = [self._map_json(v) for v in value]
+            if _only_ids(value):
+                # Objects made of ids alone (lineage edges) form a set, and a server
+                # orders a set by its random ids: order it by placeholder instead.
+                # Richer objects keep the server's order, which is part of the contract.
+                mapped.sort(key=_id_key)
+            return mapped
         if isinstance(value, str):
             return (
                 self.map_url(value)

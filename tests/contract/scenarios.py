@@ -4,8 +4,10 @@ Each scenario becomes one cassette (``cassettes/<name>.yaml``) and runs unchange
 against every target: replayed from its cassette, a fresh ``methodic_fake``, or a
 real Chronicle.  So a scenario must send the same requests on every run: fixed
 titles, fixed bytes, ids taken only from responses.  The only per-run value is
-``ctx.key(...)`` (idempotency keys must be fresh on a real server, which
-remembers them); the normaliser writes it into the cassette as ``run-tag``.
+``ctx.run_tag``, a random word used in idempotency keys (a real server remembers
+them) and in search text (so earlier recordings' documents do not match); the
+normaliser writes it into the cassette as ``run-tag``, and replay uses ``run-tag``
+itself, so replayed requests are byte-for-byte the recorded ones.
 
 Scenarios assert the behaviour they exercise (state transitions, which error
 class a status maps to), so replay also proves every recorded response parses
@@ -444,6 +446,11 @@ def assets_inline(chronicle: Chronicle, ctx: ScenarioContext) -> None:
 @scenario()
 def search_results(chronicle: Chronicle, ctx: ScenarioContext) -> None:
     """Search over a research report and an arxiv asset."""
+    # The query is this run's tag, a word only these two documents' titles contain,
+    # so a long-lived server's documents from earlier recordings stay out of the
+    # results.  It lives in metadata, never in content: the server hashes content,
+    # and a per-run hash would churn the cassette.
+    word = ctx.run_tag
     exp = chronicle.experiments.create("Contract: search")
     chronicle.assets.create_inline(
         kind="research_report",
@@ -451,21 +458,22 @@ def search_results(chronicle: Chronicle, ctx: ScenarioContext) -> None:
         content="Zeppelin warmup schedules reduce loss spikes in small transformers.",
         content_type="text/markdown",
         experiment_id=exp.id,
+        metadata={"title": f"Zeppelin warmup report {word}"},
     )
     chronicle.assets.create_inline(
         kind="arxiv",
         name="2401.00001",
         content="Zeppelin: warmup schedules revisited.",
         metadata={
-            "title": "Zeppelin warmup schedules",
+            "title": f"Zeppelin warmup schedules {word}",
             "abstract": "We revisit zeppelin warmup schedules for small transformers.",
         },
     )
-    found = chronicle.search.query("zeppelin warmup", types=["research_doc", "arxiv"], limit=10)
-    assert found.query == "zeppelin warmup"
-    assert {r.type for r in found.results} == {"research_doc", "arxiv"}
-    arxiv_only = chronicle.search.query("zeppelin", types="arxiv", limit=10)
-    assert arxiv_only.results and all(r.type == "arxiv" for r in arxiv_only.results)
+    found = chronicle.search.query(word, types=["research_doc", "arxiv"], limit=10)
+    assert found.query == word
+    assert sorted(r.type for r in found.results) == ["arxiv", "research_doc"]
+    arxiv_only = chronicle.search.query(word, types="arxiv", limit=10)
+    assert [r.type for r in arxiv_only.results] == ["arxiv"]
 
 
 @scenario(controls=True)

@@ -27,7 +27,7 @@ import methodic
 from methodic import Chronicle
 
 from .compare import Difference, compare_cassettes
-from .normalise import PLACEHOLDER_ORIGIN
+from .normalise import PLACEHOLDER_ORIGIN, RUN_TAG_PLACEHOLDER
 from .recorder import CASSETTE_DIR, recording, replay
 from .scenarios import Scenario, ScenarioContext
 
@@ -163,7 +163,8 @@ def cassette_path(scenario: Scenario, directory: Path = CASSETTE_DIR) -> Path:
 def record_scenario(scenario: Scenario, target: Target, path: Path) -> None:
     """Run ``scenario`` against ``target`` and write what happened to ``path``."""
     target.reset()
-    run_tag = secrets.token_hex(4)  # fresh idempotency keys; written as "run-tag"
+    # Letters that never occur in hex, so the tag can't collide with an id or a hash.
+    run_tag = "".join(secrets.choice("ghjkmnpqrtvwxz") for _ in range(10))
     metadata = {
         "scenario": scenario.name,
         "covers": scenario.description,
@@ -181,7 +182,7 @@ def record_scenario(scenario: Scenario, target: Target, path: Path) -> None:
 def replay_scenario(scenario: Scenario, path: Path) -> None:
     """Run ``scenario`` with every response served from ``path``, strictly in order."""
     target = replay_target()
-    with session(target, "replay") as (chronicle, ctx):
+    with session(target, RUN_TAG_PLACEHOLDER) as (chronicle, ctx):
         replay(path, target.roles(), lambda: scenario.run(chronicle, ctx))
 
 

@@ -138,3 +138,32 @@ def test_two_recordings_with_different_ids_normalise_identically() -> None:
 
 def test_response_filter_drops_volatile_headers() -> None:
     assert filter_response(response({}))["headers"] == {"content-type": ["application/json"]}
+
+
+def test_lists_of_bare_id_tuples_are_ordered_by_placeholder() -> None:
+    low, high = sorted([EXP, ASSET])
+
+    def edges_after(first: str, second: str) -> object:
+        normalise = CassetteNormaliser(ORIGIN)
+        for exp_id in (first, second):  # learn placeholders in creation order
+            normalise(Request("POST", f"{ORIGIN}/experiments", b"{}", {}), response({"id": exp_id}))
+        edges = sorted(
+            [{"parent_id": first, "child_id": second}, {"parent_id": second, "child_id": first}],
+            key=lambda e: e["parent_id"],
+        )
+        _, saved = normalise(Request("GET", f"{ORIGIN}/x", None, {}), response({"edges": edges}))
+        return json.loads(saved["body"]["string"])
+
+    assert edges_after(low, high) == edges_after(high, low)
+
+
+def test_lists_in_a_meaningful_order_are_kept() -> None:
+    low, high = sorted([EXP, ASSET])
+    for first, second in ((low, high), (high, low)):
+        normalise = CassetteNormaliser(ORIGIN)
+        normalise(Request("POST", f"{ORIGIN}/experiments", b"{}", {}), response({"id": second}))
+        _, saved = normalise(
+            Request("GET", f"{ORIGIN}/experiments", None, {}),
+            response({"items": [{"id": first, "title": "a"}, {"id": second, "title": "b"}]}),
+        )
+        assert [i["title"] for i in json.loads(saved["body"]["string"])["items"]] == ["a", "b"]

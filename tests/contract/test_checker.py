@@ -119,5 +119,8 @@ def test_unplayed_interaction_fails_replay(tmp_path: Path) -> None:
 
 
 def test_missing_interaction_fails_replay(tmp_path: Path) -> None:
+    def drop_last(interactions: list[dict[str, Any]]) -> None:
+        del interactions[-1]
+
     with pytest.raises(ContractMismatch, match="cassette ends after"):
-        replay_scenario(LIFECYCLE, doctored(tmp_path, lambda interactions: interactions.pop()))
+        replay_scenario(LIFECYCLE, doctored(tmp_path, drop_last))

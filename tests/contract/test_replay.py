@@ -7,6 +7,8 @@ Like pytest-recording, the same test records instead when the switch says so:
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 
 from .scenarios import SCENARIOS
@@ -25,3 +27,10 @@ def test_cassette(name: str, contract_mode: Mode, request: pytest.FixtureRequest
         return
     request.getfixturevalue("no_sockets")
     replay_scenario(scenario, path)
+
+
+def test_replay_opens_no_socket_at_all(no_sockets: None) -> None:
+    with pytest.raises(OSError, match="every response must come from a cassette"):
+        socket.create_connection(("127.0.0.1", 9), timeout=0.1)
+    with pytest.raises(OSError):
+        socket.getaddrinfo("chronicle.test", 80)

@@ -102,16 +102,19 @@ class Transport:
         api_key = _checked_key(api_key)
         self.base_url = str(base_url).rstrip("/")
         self._timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
-        self._owns_client = http_client is None
-        self._client = http_client if http_client is not None else httpx.Client()
         ua = user_agent or f"methodic-python/{__version__}"
-        # Built once; copied per request so callers can never mutate the shared dict.
-        self._chronicle_headers = {
-            "Authorization": f"Bearer {api_key}",
-            "User-Agent": ua,
-            "Accept": "application/json",
-        }
-        self._storage_headers = {"User-Agent": ua}
+        common = {"User-Agent": ua, "Accept": "application/json"}
+        self._owns_client = http_client is None
+        if http_client is None:
+            # Our own client carries the non-secret headers as defaults (httpx merges
+            # fewer per-request headers that way); the bearer token never goes there.
+            self._client = httpx.Client(headers=common)
+            self._chronicle_headers = {"Authorization": f"Bearer {api_key}"}
+            self._storage_headers: dict[str, str] = {}
+        else:
+            self._client = http_client
+            self._chronicle_headers = {"Authorization": f"Bearer {api_key}", **common}
+            self._storage_headers = {"User-Agent": ua}
         _install_httpx_log_filter()
 
     @property

@@ -105,14 +105,16 @@ class Transport:
         ua = user_agent or f"methodic-python/{__version__}"
         common = {"User-Agent": ua, "Accept": "application/json"}
         self._owns_client = http_client is None
+        self._client = http_client
+        self._client_lock = threading.Lock()
+        self._closed = False
+        self._own_client_headers = common
         if http_client is None:
             # Our own client carries the non-secret headers as defaults (httpx merges
             # fewer per-request headers that way); the bearer token never goes there.
-            self._client = httpx.Client(headers=common)
             self._chronicle_headers = {"Authorization": f"Bearer {api_key}"}
             self._storage_headers: dict[str, str] = {}
         else:
-            self._client = http_client
             self._chronicle_headers = {"Authorization": f"Bearer {api_key}", **common}
             self._storage_headers = {"User-Agent": ua}
         _install_httpx_log_filter()
@@ -120,7 +122,17 @@ class Transport:
     @property
     def http_client(self) -> httpx.Client:
         """The underlying ``httpx.Client`` (it carries no Authorization default)."""
-        return self._client
+        return self._client or self._create_client()
+
+    def _create_client(self) -> httpx.Client:
+        # Deferred to first use: httpx.Client() builds an SSL context (tens of ms),
+        # which a process that constructs a Chronicle but never calls need not pay.
+        with self._client_lock:
+            if self._closed:
+                raise ChronicleError("this Chronicle client is closed")
+            if self._client is None:
+                self._client = httpx.Client(headers=self._own_client_headers)
+            return self._client
 
     def path(self, *segments: str) -> str:
         """Join path segments, percent-encoding each one (``"a/b"`` -> ``"a%2Fb"``).
@@ -152,13 +164,15 @@ class Transport:
         subclass for non-2xx, ``APIConnectionError``/``APITimeoutError`` when no
         response arrives.
         """
+        if self._closed:
+            raise ChronicleError("this Chronicle client is closed")
         request_headers = dict(self._chronicle_headers)
         if headers:
             request_headers.update(headers)
         query = {k: v for k, v in params.items() if v is not None} if params else None
         start = time.perf_counter()
         try:
-            response = self._client.request(
+            response = (self._client or self._create_client()).request(
                 method,
                 self.base_url + path,
                 params=query,
@@ -205,7 +219,7 @@ class Transport:
         request = self._storage_build(method, url, content, headers)
         start = time.perf_counter()
         try:
-            response = self._client.send(request, auth=None)
+            response = self.http_client.send(request, auth=None)
         except httpx.TransportError as err:
             raise _connection_error(method, request.url, err) from err
         self._storage_log(request, response, start)
@@ -226,7 +240,7 @@ class Transport:
         request = self._storage_build(method, url, None, headers)
         start = time.perf_counter()
         try:
-            response = self._client.send(request, auth=None, stream=True)
+            response = self.http_client.send(request, auth=None, stream=True)
         except httpx.TransportError as err:
             raise _connection_error(method, request.url, err) from err
         try:
@@ -246,8 +260,11 @@ class Transport:
 
     def close(self) -> None:
         """Close the underlying ``httpx.Client`` if this transport created it."""
-        if self._owns_client:
-            self._client.close()
+        with self._client_lock:
+            self._closed = True
+            client = self._client
+        if self._owns_client and client is not None:
+            client.close()
 
     def _storage_build(
         self,
@@ -256,10 +273,12 @@ class Transport:
         content: bytes | Iterable[bytes] | None,
         headers: Mapping[str, str] | None,
     ) -> httpx.Request:
+        if self._closed:
+            raise ChronicleError("this Chronicle client is closed")
         request_headers = dict(self._storage_headers)
         if headers:
             request_headers.update(headers)
-        request = self._client.build_request(
+        request = self.http_client.build_request(
             method, url, content=content, headers=request_headers, timeout=self._timeout
         )
         # The merge above includes the client's own default headers; a presigned URL

@@ -138,8 +138,8 @@ def test_close_leaves_a_callers_client_open() -> None:
 
 def test_context_manager_closes_its_own_client() -> None:
     with Chronicle(BASE_URL, API_KEY) as chronicle:
-        pass
-    assert chronicle.transport.http_client.is_closed
+        http = chronicle.transport.http_client
+    assert http.is_closed
 
 
 def test_upload_executor_is_lazy_bounded_and_shut_down() -> None:

@@ -128,9 +128,29 @@ def test_rejects_non_http_base_url() -> None:
 
 def test_close_only_closes_a_client_it_created() -> None:
     mine = Transport(BASE_URL, API_KEY)
+    client = mine.http_client
     mine.close()
-    assert mine.http_client.is_closed
+    assert client.is_closed
     theirs = httpx.Client()
     Transport(BASE_URL, API_KEY, http_client=theirs).close()
     assert not theirs.is_closed
     theirs.close()
+
+
+def test_own_client_is_created_on_first_use_only() -> None:
+    t = Transport(BASE_URL, API_KEY)
+    assert t._client is None  # construction stays cheap (no SSL context yet)
+    assert t.http_client is t.http_client
+    t.close()
+
+
+def test_calls_after_close_raise_chronicle_error(api: ScriptedAPI) -> None:
+    used = _transport(api)
+    used.close()
+    unused = Transport(BASE_URL, API_KEY)
+    unused.close()
+    for t in (used, unused):
+        with pytest.raises(ChronicleError, match="closed"):
+            t.request("GET", "/experiments")
+        with pytest.raises(ChronicleError, match="closed"):
+            t.storage_request("GET", BASE_URL + "/_storage/a/b")

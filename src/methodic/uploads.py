@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import logging
+import mimetypes
 import os
 import tempfile
 import threading
@@ -122,6 +123,8 @@ def describe_file(
 ) -> ComponentFile:
     """Measure a local file (size, mtime, streaming sha256) as an upload component.
 
+    Without ``content_type`` the type is guessed from the component name.
+
     Raises ``UploadError`` if the file cannot be read or changes while being hashed.
     """
     resolved = os.path.abspath(os.fspath(path))
@@ -142,7 +145,7 @@ def describe_file(
         size=after.st_size,
         mtime_ns=after.st_mtime_ns,
         sha256=digest.hexdigest(),
-        content_type=content_type or DEFAULT_CONTENT_TYPE,
+        content_type=content_type or mimetypes.guess_type(name)[0] or DEFAULT_CONTENT_TYPE,
     )
 
 

@@ -53,6 +53,12 @@ def test_upload_streams_each_component_once_without_the_bearer_token(
 
     assert asset.state == "ready"
     _assert_ready_and_matching(asset.components, files)
+    types = {c.name: c.content_type for c in asset.components}
+    assert types == {
+        "model.bin": "application/octet-stream",
+        "optim.bin": "application/octet-stream",
+        "meta.json": "application/json",
+    }
     assert engine.tracker.incomplete() == []
     puts = request_log.storage("PUT")
     assert sorted(p.url.path.rsplit("/", 1)[1] for p in puts) == sorted(files)

@@ -31,6 +31,14 @@ pytest: $(STAMP)
 bench: $(STAMP)
 	for b in bench/bench_*.py; do $(BIN)/python $$b || exit 1; done
 
+# The long fuzzing profile (docs/reliability.md); `make test` runs the same tests bounded.
+# Override the budget: make fuzz METHODIC_FUZZ_EXAMPLES=500
+METHODIC_FUZZ_EXAMPLES     ?= 150
+METHODIC_PROPERTY_EXAMPLES ?= 1000
+fuzz: $(STAMP)
+	METHODIC_FUZZ_EXAMPLES=$(METHODIC_FUZZ_EXAMPLES) METHODIC_PROPERTY_EXAMPLES=$(METHODIC_PROPERTY_EXAMPLES) \
+	  $(BIN)/pytest -q tests/hardening/test_fuzz_fake_schema.py tests/hardening/test_types_properties.py
+
 # Rewrite cassettes/ (cassettes/README.md): against CHRONICLE_BASE_URL with
 # CHRONICLE_API_KEY (+ optional CHRONICLE_WORKER_KEY) when set, else a fresh fake;
 # then replay them to prove they are consistent.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import threading
 import tracemalloc
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -404,3 +405,35 @@ def test_download_detects_corruption_and_leaves_no_partial_file(
 
     assert "optim.bin" not in os.listdir(dest)
     assert not [n for n in os.listdir(dest) if n.endswith(".part")]
+
+
+def test_the_claim_lease_is_renewed_while_bytes_flow(
+    worker: Chronicle, run_id: str, tmp_path: Path, fake: FakeChronicle
+) -> None:
+    worker.runs.start(run_id)
+    db = tmp_path / "leases.sqlite3"
+    files = make_files(tmp_path / "slow", {f"part-{i}": 100_000 for i in range(4)})
+    fake.faults.add("storage.put", "latency", seconds=0.25, times=4)
+    stolen: list[object] = []
+    with UploadTracker(db, lease=0.4) as owner, UploadTracker(db) as rival:
+        engine = UploadEngine(worker, owner, chunk_size=16 * 1024, max_parallel_components=1)
+        prepared = engine.register(kind="checkpoint", name="slow", files=files, run_id=run_id)
+        done = threading.Event()
+
+        def try_to_steal() -> None:
+            while not done.wait(0.05):
+                taken = rival.claim(prepared.record.key)
+                if taken is not None:
+                    stolen.append(taken)
+                    return
+
+        thief = threading.Thread(target=try_to_steal)
+        thief.start()
+        try:
+            asset = engine.transfer(prepared)  # ~1 s, well past one 0.4 s lease
+        finally:
+            done.set()
+            thief.join()
+
+    assert asset.state == "ready"
+    assert stolen == []

@@ -65,6 +65,20 @@ class APIError(ChronicleError):
         self.response = response
         super().__init__(_describe(status_code, message, request_id))
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Keyword-only fields defeat Exception's default pickling (it replays args);
+        # the response is dropped: it holds a connection-bound stream.
+        return (
+            _rebuild_api_error,
+            (type(self), self.message, self.status_code, self.body, self.request_id),
+        )
+
+
+def _rebuild_api_error(
+    cls: type[APIError], message: str, status_code: int, body: Any, request_id: str | None
+) -> APIError:
+    return cls(message, status_code=status_code, body=body, request_id=request_id)
+
 
 class BadRequestError(APIError):
     """400 or 422: the request was malformed or failed validation."""

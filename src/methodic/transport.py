@@ -181,6 +181,14 @@ class Transport:
                 timeout=self._timeout,
             )
         except httpx.TransportError as err:
+            if logger.isEnabledFor(logging.DEBUG):
+                logger.debug(
+                    "%s %s -> %s (%.1f ms)",
+                    method,
+                    path,
+                    type(err).__name__,
+                    (time.perf_counter() - start) * 1000,
+                )
             raise _connection_error(method, self.base_url + path, err) from err
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug(

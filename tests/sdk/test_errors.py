@@ -166,3 +166,23 @@ def test_non_json_success_body_raises_chronicle_error(
     api.route("GET", "/experiments/e1", reply=lambda _req: httpx.Response(200, text="hello"))
     with pytest.raises(ChronicleError, match="not JSON"):
         chronicle.experiments.get("e1")
+
+
+def test_api_errors_pickle(api: ScriptedAPI, chronicle: Chronicle) -> None:
+    # Errors cross process boundaries (multiprocessing, ProcessPoolExecutor).
+    import pickle
+
+    api.route(
+        "POST",
+        "/runs/r1/succeed",
+        status=409,
+        json={"detail": "not running"},
+        headers={"x-request-id": "rq"},
+    )
+    with pytest.raises(ConflictError) as info:
+        chronicle.runs.succeed("r1")
+    copy = pickle.loads(pickle.dumps(info.value))
+    assert type(copy) is ConflictError
+    assert (copy.status_code, copy.message, copy.request_id) == (409, "not running", "rq")
+    assert copy.body == {"detail": "not running"} and str(copy) == str(info.value)
+    assert copy.response is None

@@ -132,3 +132,16 @@ def test_httpx_filter_leaves_ordinary_urls_alone(caplog: pytest.LogCaptureFixtur
         logging.getLogger("httpx").info("HTTP Request: %s", httpx.URL(STORAGE_URL))
     assert caplog.records[0].getMessage() == f"HTTP Request: {BASE_URL}/runs?limit=5"
     assert caplog.records[1].getMessage() == f"HTTP Request: {BASE_URL}/_storage/a1/c?<redacted>"
+
+
+def test_connection_failure_is_logged_without_secrets(caplog: pytest.LogCaptureFixture) -> None:
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("refused")
+
+    http = httpx.Client(transport=httpx.MockTransport(refuse))
+    chronicle = Chronicle(BASE_URL, KEYS[0], http_client=http)
+    with caplog.at_level(logging.DEBUG, logger="methodic"), pytest.raises(APIConnectionError):
+        chronicle.runs.get("r1")
+    (record,) = [r for r in caplog.records if r.name == "methodic"]
+    assert record.getMessage().startswith("GET /runs/r1 -> ConnectError (")
+    assert CANARY not in caplog.text

@@ -94,11 +94,12 @@ class Backend:
         if secret_hex is None:
             secret_hex = UrlSigner(Clock()).secret.hex()
             store.set_meta("signing_secret", secret_hex)
-        offset = float(store.get_meta("clock_offset") or 0.0)
+        # A caller's clock wins; otherwise resume the fake time the server last had.
+        clock = options.pop("clock", None) or Clock(float(store.get_meta("clock_offset") or 0.0))
         backend = cls(
             blob_root=data_dir / "blobs",
             store=store,
-            clock=Clock(offset),
+            clock=clock,
             signing_secret=bytes.fromhex(secret_hex),
             **options,
         )

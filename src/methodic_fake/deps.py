@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from methodic_fake.auth import Principal
 from methodic_fake.backend import Backend
@@ -15,7 +16,15 @@ def get_backend(request: Request) -> Backend:
     return backend
 
 
-def get_principal(request: Request) -> Principal:
+# Declares the bearer scheme in OpenAPI only; authentication itself is ours (the
+# scheme's own errors would not carry our details), hence auto_error=False.
+_bearer_scheme = HTTPBearer(auto_error=False, description="Auth0 access token or sk_ API key")
+
+
+def get_principal(
+    request: Request,
+    _declared: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer_scheme)],
+) -> Principal:
     """401 unless the request carries a bearer token this fake issued."""
     return get_backend(request).authenticate(request.headers.get("authorization"))
 

@@ -6,80 +6,89 @@ an older server must not break), as FastAPI does by default.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import AfterValidator, BaseModel, Field, model_validator
+
+from methodic_fake.jsonlimits import check_json, check_text
 
 SHA256_PATTERN = r"^[0-9a-f]{64}$"
+# The largest single object S3 and GCS store; also keeps sizes exact in every JSON client.
+MAX_COMPONENT_SIZE = 5 * 1024**4
+
+# Text that can be written back as UTF-8, and JSON objects that can be stored and
+# re-encoded (finite numbers, bounded depth): see jsonlimits.py.
+Text = Annotated[str, AfterValidator(check_text)]
+JsonObject = Annotated[dict[str, Any], AfterValidator(check_json)]
 
 
 class ExperimentCreate(BaseModel):
-    title: str = Field(min_length=1, max_length=500)
-    hypothesis: str | None = None
-    description: str | None = None
-    parent_ids: list[str] | None = None
-    tags: list[str] | None = None
+    title: Text = Field(min_length=1, max_length=500)
+    hypothesis: Text | None = None
+    description: Text | None = None
+    parent_ids: list[Text] | None = None
+    tags: list[Text] | None = None
 
 
 class ExperimentUpdate(BaseModel):
-    title: str | None = Field(default=None, min_length=1, max_length=500)
-    hypothesis: str | None = None
-    description: str | None = None
-    tags: list[str] | None = None
+    title: Text | None = Field(default=None, min_length=1, max_length=500)
+    hypothesis: Text | None = None
+    description: Text | None = None
+    tags: list[Text] | None = None
 
 
 class ConcludeBody(BaseModel):
-    conclusion: str
+    conclusion: Text
 
 
 class RetractBody(BaseModel):
-    reason: str
+    reason: Text
 
 
 class VariationCreate(BaseModel):
-    name: str | None = None
-    config_yaml: str | None = None
-    config_json: dict[str, Any] | None = None
-    accelerate_config_json: dict[str, Any] | None = None
-    launch_config: dict[str, Any] | None = None
+    name: Text | None = None
+    config_yaml: Text | None = None
+    config_json: JsonObject | None = None
+    accelerate_config_json: JsonObject | None = None
+    launch_config: JsonObject | None = None
 
 
 class RunCreate(BaseModel):
-    resume_from_run_id: str | None = None
+    resume_from_run_id: Text | None = None
 
 
 class RunStart(BaseModel):
-    environment: dict[str, Any] | None = None
+    environment: JsonObject | None = None
 
 
 class Heartbeat(BaseModel):
-    progress: dict[str, Any] | None = None
+    progress: JsonObject | None = None
 
 
 class RunFail(BaseModel):
     reason: Literal["abandoned", "crash"]
-    message: str | None = None
+    message: Text | None = None
 
 
 class ComponentIn(BaseModel):
-    name: str
-    size: int = Field(ge=0)
-    sha256: str = Field(pattern=SHA256_PATTERN)
-    content_type: str | None = None
+    name: Text
+    size: int = Field(ge=0, le=MAX_COMPONENT_SIZE)
+    sha256: Text = Field(pattern=SHA256_PATTERN)
+    content_type: Text | None = None
 
 
 class AssetCreate(BaseModel):
     """Presigned (`presign: true` + `components`) or inline (`content`)."""
 
-    kind: str = Field(min_length=1, max_length=64)
-    name: str = Field(min_length=1, max_length=500)
-    run_id: str | None = None
-    experiment_id: str | None = None
-    metadata: dict[str, Any] | None = None
+    kind: Text = Field(min_length=1, max_length=64)
+    name: Text = Field(min_length=1, max_length=500)
+    run_id: Text | None = None
+    experiment_id: Text | None = None
+    metadata: JsonObject | None = None
     presign: bool = False
     components: list[ComponentIn] | None = None
-    content: str | None = None
-    content_type: str | None = None
+    content: Text | None = None
+    content_type: Text | None = None
 
     @model_validator(mode="after")
     def _one_mode(self) -> AssetCreate:
@@ -96,10 +105,10 @@ class AssetCreate(BaseModel):
 
 
 class FaultIn(BaseModel):
-    operation: str
+    operation: Text
     kind: Literal["status", "reset", "truncate", "latency"]
     status: int = 503
-    detail: str | None = None
+    detail: Text | None = None
     times: int = Field(default=1, ge=1)
     after_bytes: int = Field(default=0, ge=0)
     seconds: float = Field(default=0.0, ge=0)

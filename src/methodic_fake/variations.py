@@ -10,24 +10,38 @@ import yaml
 from methodic_fake import machines
 from methodic_fake.auth import Principal
 from methodic_fake.errors import BadRequest
+from methodic_fake.jsonlimits import check_json
 from methodic_fake.models import Variation, new_id
 from methodic_fake.pagination import paginate
 from methodic_fake.registry import Registry
 
+MAX_CONFIG_BYTES = 1024 * 1024
+
 
 def parse_config_yaml(text: str) -> dict[str, Any]:
-    """YAML -> JSON object; 400 when invalid or not a mapping.
+    """YAML -> JSON object; 400 when invalid, hostile, too large or not a mapping.
 
-    `safe_load` never constructs arbitrary objects; a JSON round trip turns the
-    YAML-only types it can produce (dates, non-string keys) into JSON values.
+    `safe_load` never constructs arbitrary objects. The structure is checked before
+    it is converted (self-referencing aliases and alias bombs are stopped by depth
+    and node limits), then a JSON round trip turns the YAML-only types it can
+    produce (dates, non-string keys) into JSON values.
     """
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise BadRequest(f"config_yaml is not valid YAML: {exc}") from None
+    except RecursionError:
+        raise BadRequest("config_yaml is not valid YAML: nested too deeply") from None
     if not isinstance(data, dict):
         raise BadRequest(f"config_yaml must be a YAML mapping, not {type(data).__name__}")
-    parsed: dict[str, Any] = json.loads(json.dumps(data, default=str))
+    try:
+        check_json(data)
+        encoded = json.dumps(data, default=str)
+    except (ValueError, RecursionError) as exc:
+        raise BadRequest(f"config_yaml is not acceptable: it {exc}") from None
+    if len(encoded) > MAX_CONFIG_BYTES:
+        raise BadRequest(f"config_yaml is too large: over {MAX_CONFIG_BYTES} bytes as JSON")
+    parsed: dict[str, Any] = json.loads(encoded)
     return parsed
 
 

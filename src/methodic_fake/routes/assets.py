@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
+from methodic_fake import wire_models as wire
 from methodic_fake.deps import BackendDep, IdempotencyKey, PrincipalDep, base_url
 from methodic_fake.pagination import MAX_LIMIT
 from methodic_fake.schemas import AssetCreate
@@ -14,7 +15,13 @@ from methodic_fake.schemas import AssetCreate
 router = APIRouter(tags=["assets"])
 
 
-@router.post("/assets", name="assets.create", status_code=201)
+@router.post(
+    "/assets",
+    name="assets.create",
+    status_code=201,
+    response_model=None,
+    responses=wire.documented(wire.PresignedOrInline, 400, 403, 404, 413, status=201),
+)
 async def create_asset(
     body: AssetCreate,
     request: Request,
@@ -48,7 +55,12 @@ async def create_asset(
     return JSONResponse(result, status_code=201)
 
 
-@router.get("/assets", name="assets.list")
+@router.get(
+    "/assets",
+    name="assets.list",
+    response_model=None,
+    responses=wire.documented(wire.AssetPage, 400),
+)
 async def list_assets(
     backend: BackendDep,
     principal: PrincipalDep,
@@ -63,26 +75,46 @@ async def list_assets(
     )
 
 
-@router.get("/assets/{asset_id}", name="assets.get")
+@router.get(
+    "/assets/{asset_id}",
+    name="assets.get",
+    response_model=None,
+    responses=wire.documented(wire.Asset, 404),
+)
 async def get_asset(asset_id: str, backend: BackendDep, principal: PrincipalDep) -> dict[str, Any]:
     return backend.assets.get(asset_id)
 
 
-@router.put("/assets/{asset_id}/finalize", name="assets.finalize")
+@router.put(
+    "/assets/{asset_id}/finalize",
+    name="assets.finalize",
+    response_model=None,
+    responses=wire.documented(wire.Asset, 403, 404, 409),
+)
 async def finalize_asset(
     asset_id: str, backend: BackendDep, principal: PrincipalDep
 ) -> dict[str, Any]:
     return backend.assets.finalize(principal, asset_id)
 
 
-@router.post("/assets/{asset_id}/upload-urls", name="assets.upload_urls")
+@router.post(
+    "/assets/{asset_id}/upload-urls",
+    name="assets.upload_urls",
+    response_model=None,
+    responses=wire.documented(wire.UploadUrls, 403, 404, 409),
+)
 async def upload_urls(
     asset_id: str, request: Request, backend: BackendDep, principal: PrincipalDep
 ) -> dict[str, Any]:
     return backend.assets.upload_urls(principal, base_url(request), asset_id)
 
 
-@router.get("/assets/{asset_id}/download-urls", name="assets.download_urls")
+@router.get(
+    "/assets/{asset_id}/download-urls",
+    name="assets.download_urls",
+    response_model=None,
+    responses=wire.documented(wire.DownloadUrls, 404, 409),
+)
 async def download_urls(
     asset_id: str, request: Request, backend: BackendDep, principal: PrincipalDep
 ) -> dict[str, Any]:

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
+from methodic_fake import wire_models as wire
 from methodic_fake.backend import SEARCH_TYPES
 from methodic_fake.deps import BackendDep, PrincipalDep
 from methodic_fake.errors import BadRequest
@@ -15,7 +16,12 @@ DEFAULT_SEARCH_LIMIT = 10
 MAX_SEARCH_LIMIT = 100
 
 
-@router.get("/search", name="search.query")
+@router.get(
+    "/search",
+    name="search.query",
+    response_model=None,
+    responses=wire.documented(wire.SearchResponse, 400, 503),
+)
 async def search(
     backend: BackendDep,
     principal: PrincipalDep,

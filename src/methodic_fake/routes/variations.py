@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
+from methodic_fake import wire_models as wire
 from methodic_fake.deps import BackendDep, PrincipalDep
 from methodic_fake.pagination import MAX_LIMIT
 from methodic_fake.schemas import VariationCreate
@@ -14,7 +15,13 @@ from methodic_fake.schemas import VariationCreate
 router = APIRouter(tags=["variations"])
 
 
-@router.post("/experiments/{experiment_id}/variations", name="variations.create", status_code=201)
+@router.post(
+    "/experiments/{experiment_id}/variations",
+    name="variations.create",
+    status_code=201,
+    response_model=None,
+    responses=wire.documented(wire.Variation, 400, 403, 404, 409, status=201),
+)
 async def create_variation(
     experiment_id: str, body: VariationCreate, backend: BackendDep, principal: PrincipalDep
 ) -> JSONResponse:
@@ -22,7 +29,12 @@ async def create_variation(
     return JSONResponse(result, status_code=201)
 
 
-@router.get("/experiments/{experiment_id}/variations", name="variations.list")
+@router.get(
+    "/experiments/{experiment_id}/variations",
+    name="variations.list",
+    response_model=None,
+    responses=wire.documented(wire.VariationPage, 400, 404),
+)
 async def list_variations(
     experiment_id: str,
     backend: BackendDep,
@@ -33,7 +45,12 @@ async def list_variations(
     return backend.variations.list(experiment_id, limit=limit, cursor=cursor)
 
 
-@router.get("/variations/{variation_id}", name="variations.get")
+@router.get(
+    "/variations/{variation_id}",
+    name="variations.get",
+    response_model=None,
+    responses=wire.documented(wire.Variation, 404),
+)
 async def get_variation(
     variation_id: str, backend: BackendDep, principal: PrincipalDep
 ) -> dict[str, Any]:

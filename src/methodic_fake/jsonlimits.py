@@ -1,0 +1,54 @@
+"""Limits on client-supplied JSON values: what the fake stores must also encode.
+
+Python's JSON parser accepts NaN/Infinity and lone UTF-16 surrogates, and YAML can
+build self-referencing or exponentially aliased structures; none of these can be
+written back as JSON (or stored) safely. `check_json` walks a value iteratively
+(so deep input cannot exhaust the stack) and rejects it with a ValueError whose
+message names the problem.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+MAX_DEPTH = 64
+# Counted with aliases expanded, so a YAML "billion laughs" is stopped early.
+MAX_NODES = 200_000
+
+
+def check_text(value: str) -> str:
+    """`value` unless it cannot be encoded as UTF-8 (a lone surrogate)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("contains a lone UTF-16 surrogate (not valid Unicode text)") from None
+    return value
+
+
+def check_json(value: Any, *, max_depth: int = MAX_DEPTH, max_nodes: int = MAX_NODES) -> Any:
+    """`value` unless it is too deep, too large, or holds non-finite numbers or bad text."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    nodes = 0
+    while stack:
+        item, depth = stack.pop()
+        nodes += 1
+        if nodes > max_nodes:
+            raise ValueError(f"has more than {max_nodes} values")
+        if isinstance(item, dict):
+            if depth > max_depth:
+                raise ValueError(f"is nested deeper than {max_depth} levels")
+            for key, child in item.items():
+                if isinstance(key, str):
+                    check_text(key)
+                stack.append((child, depth + 1))
+        elif isinstance(item, (list, tuple)):
+            if depth > max_depth:
+                raise ValueError(f"is nested deeper than {max_depth} levels")
+            stack.extend((child, depth + 1) for child in item)
+        elif isinstance(item, float):
+            if not math.isfinite(item):
+                raise ValueError("contains a non-finite number (NaN or Infinity)")
+        elif isinstance(item, str):
+            check_text(item)
+    return value

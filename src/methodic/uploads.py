@@ -282,6 +282,9 @@ class UploadEngine:
         if not files:
             raise ValueError("files must name at least one component")
         types = content_types or {}
+        unknown = set(types) - set(files)
+        if unknown:
+            raise ValueError(f"content_types names unknown components: {sorted(unknown)}")
         components = [
             describe_file(component, path, content_type=types.get(component))
             for component, path in files.items()
@@ -296,10 +299,10 @@ class UploadEngine:
         )
         try:
             presigned = self._create(record)
+            self.tracker.set_asset_id(record.key, presigned.asset.id)
         except BaseException:
             self._release(record)
             raise
-        self.tracker.set_asset_id(record.key, presigned.asset.id)
         return PreparedUpload(
             record=record, asset=presigned.asset, upload_urls=presigned.upload_urls
         )

@@ -437,3 +437,24 @@ def test_the_claim_lease_is_renewed_while_bytes_flow(
 
     assert asset.state == "ready"
     assert stolen == []
+
+
+def test_content_types_override_the_guess(
+    engine: UploadEngine, files: dict[str, Path], run_id: str
+) -> None:
+    with pytest.raises(ValueError, match="unknown components"):
+        engine.upload(
+            kind="output", name="x", files=files, run_id=run_id, content_types={"nope": "a/b"}
+        )
+
+    asset = engine.upload(
+        kind="output",
+        name="x",
+        files=files,
+        run_id=run_id,
+        content_types={"model.bin": "application/x-safetensors"},
+    )
+
+    types = {c.name: c.content_type for c in asset.components}
+    assert types["model.bin"] == "application/x-safetensors"
+    assert types["meta.json"] == "application/json"

@@ -51,9 +51,16 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     async def validation_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
+        problems = exc.errors()
+        if any(e.get("type") == "json_invalid" for e in problems):
+            # Unparseable is a 400, as FastAPI already answers for undecodable or
+            # too-deep bodies; 422 stays for JSON of the wrong shape.
+            return JSONResponse(
+                {"detail": "There was an error parsing the body: not valid JSON"}, status_code=400
+            )
         errors = [
             {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
-            for e in exc.errors()
+            for e in problems
         ]
         return JSONResponse({"detail": errors}, status_code=422)
 

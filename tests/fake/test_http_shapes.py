@@ -38,12 +38,19 @@ def test_unknown_route_and_wrong_method_use_the_detail_shape(fake: FakeChronicle
     assert wrong.status_code == 405 and wrong.json() == {"detail": "Method Not Allowed"}
 
 
-def test_non_json_body_is_422(fake: FakeChronicle) -> None:
+@pytest.mark.parametrize("raw", [b"{not json", b'{"title": "\xff"}', b"[" * 5000 + b"]" * 5000])
+def test_unparseable_body_is_400(fake: FakeChronicle, raw: bytes) -> None:
     response = fake.http("researcher").post(
-        "/experiments", content=b"{not json", headers={"Content-Type": "application/json"}
+        "/experiments", content=raw, headers={"Content-Type": "application/json"}
     )
+    assert response.status_code == 400
+    assert response.json()["detail"].startswith("There was an error parsing the body")
+
+
+def test_wrong_shape_is_422(fake: FakeChronicle) -> None:
+    response = fake.http("researcher").post("/experiments", json={"title": ["not", "a", "str"]})
     assert response.status_code == 422
-    assert isinstance(response.json()["detail"], list)
+    assert response.json()["detail"][0]["loc"] == ["body", "title"]
 
 
 def test_openapi_documents_chronicle_routes_only(fake: FakeChronicle) -> None:

@@ -12,8 +12,8 @@ Run with: pytest examples/test_downstream_runner.py
 from __future__ import annotations
 
 import json
-from functools import partial
 from collections.abc import Callable
+from functools import partial
 from typing import Any, TypeVar
 
 import pytest

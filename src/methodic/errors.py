@@ -133,10 +133,15 @@ _STATUS_CLASSES: dict[int, type[APIError]] = {
 }
 
 
-def error_from_response(response: httpx.Response) -> APIError:
-    """Build the typed exception for a non-2xx ``response`` (whose body has been read)."""
+def error_from_response(response: httpx.Response, *, redact: str | None = None) -> APIError:
+    """Build the typed exception for a non-2xx ``response`` (whose body has been read).
+
+    Every occurrence of ``redact`` (the API key) in the body is replaced before the
+    body is parsed, so a server or proxy that echoes the token cannot put it into the
+    exception's message or ``body``.
+    """
     status = response.status_code
-    body = _decode_body(response)
+    body = _decode_body(response, redact)
     cls = _STATUS_CLASSES.get(status)
     if cls is None:
         cls = ServerError if status >= 500 else APIError
@@ -149,13 +154,16 @@ def error_from_response(response: httpx.Response) -> APIError:
     )
 
 
-def _decode_body(response: httpx.Response) -> Any:
+def _decode_body(response: httpx.Response, redact: str | None) -> Any:
     if not response.content:
         return None
+    text = response.text
+    if redact and redact in text:
+        text = text.replace(redact, "<redacted>")
     try:
-        return json.loads(response.content)
+        return json.loads(text)
     except ValueError:
-        return response.text
+        return text
 
 
 def _message_from_body(body: Any, response: httpx.Response) -> str:

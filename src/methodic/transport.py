@@ -104,6 +104,7 @@ class Transport:
         self._timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
         ua = user_agent or f"methodic-python/{__version__}"
         common = {"User-Agent": ua, "Accept": "application/json"}
+        self._api_key = api_key  # kept only to scrub it from error bodies
         self._owns_client = http_client is None
         self._client = http_client
         self._client_lock = threading.Lock()
@@ -199,7 +200,7 @@ class Transport:
                 (time.perf_counter() - start) * 1000,
             )
         if not response.is_success:
-            raise error_from_response(response)
+            raise error_from_response(response, redact=self._api_key)
         content = response.content
         if not content:
             return None
@@ -232,7 +233,7 @@ class Transport:
             raise _connection_error(method, request.url, err) from err
         self._storage_log(request, response, start)
         if not response.is_success:
-            raise error_from_response(response)
+            raise error_from_response(response, redact=self._api_key)
         return response
 
     @contextmanager
@@ -258,7 +259,7 @@ class Transport:
                     response.read()
                 except httpx.TransportError as err:
                     raise _connection_error(method, request.url, err) from err
-                raise error_from_response(response)
+                raise error_from_response(response, redact=self._api_key)
             yield response
         except httpx.TransportError as err:
             # A connection dropped mid-body surfaces here, inside the caller's loop.

@@ -145,3 +145,22 @@ def test_connection_failure_is_logged_without_secrets(caplog: pytest.LogCaptureF
     (record,) = [r for r in caplog.records if r.name == "methodic"]
     assert record.getMessage().startswith("GET /runs/r1 -> ConnectError (")
     assert CANARY not in caplog.text
+
+
+def test_token_echoed_by_a_server_is_scrubbed(api: ScriptedAPI) -> None:
+    key = KEYS[0]
+    api.route("GET", "/runs/r1", status=401, json={"detail": f"unknown key {key}", "echo": [key]})
+    api.route(
+        "GET", "/runs/r2", reply=lambda _r: httpx.Response(502, text=f"proxy saw Bearer {key}")
+    )
+    http = httpx.Client(transport=httpx.MockTransport(api.handler))
+    with Chronicle(BASE_URL, key, http_client=http) as chronicle:
+        with pytest.raises(APIError) as unauthorized:
+            chronicle.runs.get("r1")
+        with pytest.raises(APIError) as bad_gateway:
+            chronicle.runs.get("r2")
+    assert unauthorized.value.message == "unknown key <redacted>"
+    assert unauthorized.value.body == {"detail": "unknown key <redacted>", "echo": ["<redacted>"]}
+    assert bad_gateway.value.body == "proxy saw Bearer <redacted>"
+    for err in (unauthorized.value, bad_gateway.value):
+        assert CANARY not in _everything_visible(err)

@@ -139,8 +139,10 @@ class Backend:
     def advance(self, seconds: float) -> None:
         """Move the clock; persisted so a restarted dev server keeps the same fake time."""
         self.clock.advance(seconds)
-        if isinstance(self.store, SqliteStore):
-            self.store.set_meta("clock_offset", repr(self.clock.offset))
+        self._persist_clock()
+
+    def _persist_clock(self) -> None:
+        self.store.set_meta("clock_offset", repr(self.clock.offset))
 
     def sweep(self) -> int:
         """Apply the watchdog now (the dev server calls this periodically)."""
@@ -157,6 +159,7 @@ class Backend:
             self.blobs.clear()
             self.faults.clear()
             self.clock.reset()
+            self._persist_clock()
             self.search_configured = True
 
     def close(self) -> None:

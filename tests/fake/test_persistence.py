@@ -144,3 +144,21 @@ def test_no_search_flag_and_clean_sigterm(tmp_path: Path) -> None:
         assert proc.wait(timeout=15) == 0
         assert proc.stdout is not None
         assert "methodic-fake: stopped" in proc.stdout.read()
+
+
+def test_persistent_harness_round_trip_and_reset(tmp_path: Path) -> None:
+    """The same persistence, in-process: reopen sees data; reset forgets data and clock."""
+    from methodic_fake import FakeChronicle
+
+    with FakeChronicle.in_process(data_dir=tmp_path) as fake:
+        exp = fake.client().experiments.create("kept")
+        fake.advance(hours=2)
+        keys = fake.keys
+    with FakeChronicle.in_process(data_dir=tmp_path) as fake:
+        assert fake.keys == keys
+        assert fake.client().experiments.get(exp.id).title == "kept"
+        assert fake.clock.offset == 7200
+        fake.reset()
+    with FakeChronicle.in_process(data_dir=tmp_path) as fake:
+        assert fake.client().experiments.list().items == []
+        assert fake.clock.offset == 0

@@ -193,3 +193,29 @@ def test_storage_errors_use_the_detail_shape(fake: FakeChronicle) -> None:
         response = client.put("/_storage/nope/blob?op=put&expires=1&signature=00", content=b"")
     assert response.status_code == 403
     assert set(response.json()) == {"detail"}
+
+
+def test_client_vanishing_mid_upload_leaves_nothing(
+    fake: FakeChronicle, worker: Chronicle, pending: tuple[str, str]
+) -> None:
+    import socket
+    import time
+
+    asset_id, url = pending
+    parts = urlsplit(url)
+    assert parts.hostname is not None and parts.port is not None
+    head = (
+        f"PUT {parts.path}?{parts.query} HTTP/1.1\r\nHost: {parts.netloc}\r\n"
+        f"Content-Length: {len(DATA)}\r\n\r\n"
+    ).encode()
+    with socket.create_connection((parts.hostname, parts.port)) as sock:
+        sock.sendall(head + DATA[:1000])  # a crashed runner: the rest never comes
+    # The server keeps serving; the complete upload that follows is the only one kept.
+    worker.transport.storage_request("PUT", url, content=DATA)
+    assert worker.assets.finalize(asset_id).state == "ready"
+    tmp_dir = fake.backend.blobs.root / ".tmp"
+    for _ in range(100):  # the aborted request is cleaned up asynchronously
+        if not list(tmp_dir.glob("*")):
+            break
+        time.sleep(0.02)
+    assert list(tmp_dir.glob("*")) == []

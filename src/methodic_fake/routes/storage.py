@@ -14,9 +14,10 @@ from pathlib import Path
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
+from starlette.requests import ClientDisconnect
 
 from methodic_fake.deps import BackendDep
-from methodic_fake.errors import BadRequest, Forbidden, RangeNotSatisfiable
+from methodic_fake.errors import BadRequest, Forbidden, NotFound, RangeNotSatisfiable
 
 router = APIRouter(include_in_schema=False)
 CHUNK = 64 * 1024
@@ -60,6 +61,11 @@ async def put_component(
     except BadRequest:
         await _drain(request)
         raise
+    except ClientDisconnect:
+        # The client went away mid-upload (a crashed runner): keep nothing, and
+        # answer nobody rather than logging an application error.
+        writer.discard()
+        return JSONResponse({"detail": "client disconnected"}, status_code=400)
     except BaseException:
         writer.discard()  # a broken or cancelled upload leaves nothing behind
         raise
@@ -85,7 +91,10 @@ async def get_component(
 ) -> Response:
     _no_bearer(request)
     download = backend.assets.open_download(asset_id, component, _query(request))
-    size = download.path.stat().st_size
+    try:
+        size = download.path.stat().st_size
+    except FileNotFoundError:  # bytes removed from the data dir behind our back
+        raise NotFound(f"asset {asset_id} component {component!r} has no stored bytes") from None
     headers = {
         "Accept-Ranges": "bytes",
         "ETag": f'"{download.sha256}"',

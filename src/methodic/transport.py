@@ -120,6 +120,9 @@ class Transport:
             self._storage_headers = {"User-Agent": ua}
         _install_httpx_log_filter()
 
+    def __repr__(self) -> str:
+        return f"<Transport base_url={_safe_url(self.base_url)!r}>"
+
     @property
     def http_client(self) -> httpx.Client:
         """The underlying ``httpx.Client`` (it carries no Authorization default)."""

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from methodic.client import Chronicle
     from methodic.run import Run
 
-__all__ = ["Experiment", "Handle", "Variation"]
+__all__ = ["Experiment", "ExperimentVariations", "Field", "Handle", "Variation", "VariationRuns"]
 
 _D = TypeVar("_D", bound=Model)
 _T = TypeVar("_T")

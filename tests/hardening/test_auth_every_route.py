@@ -22,8 +22,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-
 from hardening_routes import RouteInfo, chronicle_routes
+
 from methodic_fake import FakeChronicle
 
 # Worker keys belong to training runners. docs/api.md ("Principals") lets them drive
@@ -66,14 +66,18 @@ class World:
             kind="checkpoint",
             name="auth ckpt",
             run_id=run.id,
-            components=[{"name": "w", "size": len(data), "sha256": hashlib.sha256(data).hexdigest()}],
+            components=[
+                {"name": "w", "size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+            ],
         )
         c.transport.storage_request("PUT", run_asset.upload_urls["w"], content=data)
         exp_asset = c.assets.create(
             kind="output",
             name="auth exp asset",
             experiment_id=committed.id,
-            components=[{"name": "w", "size": len(data), "sha256": hashlib.sha256(data).hexdigest()}],
+            components=[
+                {"name": "w", "size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+            ],
         )
         c.transport.storage_request("PUT", exp_asset.upload_urls["w"], content=data)
         self.draft, self.committed, self.closable = draft.id, committed.id, quiet.id
@@ -178,7 +182,9 @@ def test_every_route_rejects_bad_credentials_with_401(
             headers = {} if header is None else {"Authorization": header}
             response = http.request(route.method, url, json=body, headers=headers)
             where = f"{route} with {label}"
-            assert response.status_code == 401, f"{where}: {response.status_code} {response.text[:200]}"
+            assert response.status_code == 401, (
+                f"{where}: {response.status_code} {response.text[:200]}"
+            )
             detail = response.json()["detail"]
             assert isinstance(detail, str) and detail, where
             assert response.headers.get("www-authenticate", "").lower().startswith("bearer"), where
@@ -216,11 +222,16 @@ def test_worker_gets_403_on_every_researcher_mutation(
             as_worker = http.request(
                 route.method, url, json=body, headers={"Authorization": f"Bearer {fake.worker_key}"}
             )
-            assert as_worker.status_code == 403, f"{route}: {as_worker.status_code} {as_worker.text[:200]}"
+            assert as_worker.status_code == 403, (
+                f"{route}: {as_worker.status_code} {as_worker.text[:200]}"
+            )
             assert as_worker.json()["detail"], route
             assert snapshot(http, fake.researcher_token) == before, f"{route} changed state on 403"
             as_researcher = http.request(
-                route.method, url, json=body, headers={"Authorization": f"Bearer {fake.researcher_token}"}
+                route.method,
+                url,
+                json=body,
+                headers={"Authorization": f"Bearer {fake.researcher_token}"},
             )
             assert as_researcher.status_code < 300, (
                 f"control request for {route} failed ({as_researcher.status_code} "
@@ -231,7 +242,9 @@ def test_worker_gets_403_on_every_researcher_mutation(
     figures.add("auth: worker mutations refused (routes)", refused)
 
 
-def test_worker_may_read_every_get_route(module_fake: FakeChronicle, routes: list[RouteInfo]) -> None:
+def test_worker_may_read_every_get_route(
+    module_fake: FakeChronicle, routes: list[RouteInfo]
+) -> None:
     fake = module_fake
     world = World(fake)
     http = _client(fake)
@@ -245,7 +258,9 @@ def test_worker_may_read_every_get_route(module_fake: FakeChronicle, routes: lis
             headers={"Authorization": f"Bearer {fake.worker_key}"},
         )
         # checkpoint: there is none yet (404); download-urls: the run asset is pending (409).
-        assert response.status_code in (200, 404, 409), f"{route}: {response.status_code} {response.text[:200]}"
+        assert response.status_code in (200, 404, 409), (
+            f"{route}: {response.status_code} {response.text[:200]}"
+        )
         assert response.status_code not in (401, 403)
 
 
@@ -287,4 +302,6 @@ def test_agent_and_researcher_are_not_refused_anywhere(
                     json=world.body_for(route),
                     headers={"Authorization": f"Bearer {fake.token(role)}"},
                 )
-                assert response.status_code < 300, f"{role} {route}: {response.status_code} {response.text[:200]}"
+                assert response.status_code < 300, (
+                    f"{role} {route}: {response.status_code} {response.text[:200]}"
+                )

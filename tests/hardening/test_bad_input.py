@@ -34,7 +34,9 @@ def _test_client(fake: FakeChronicle, role: str | None = "researcher") -> Any:
     headers = {"Authorization": f"Bearer {fake.token(role)}"} if role else {}
     # raise_server_exceptions=False: a 500 must show up as a status we can assert
     # on, exactly as a real client would see it, not as an exception in the test.
-    return TestClient(fake.app, base_url=fake.base_url, headers=headers, raise_server_exceptions=False)
+    return TestClient(
+        fake.app, base_url=fake.base_url, headers=headers, raise_server_exceptions=False
+    )
 
 
 @pytest.fixture(params=["memory", "sqlite"])
@@ -106,7 +108,9 @@ def snapshot(http: Any) -> str:
 
 def assert_rejected(response: Any, status: int, *words: str) -> None:
     """`status`, a JSON `detail`, and every word (case-insensitive) in that detail."""
-    assert response.status_code == status, f"expected {status}, got {response.status_code}: {response.text[:300]}"
+    assert response.status_code == status, (
+        f"expected {status}, got {response.status_code}: {response.text[:300]}"
+    )
     body = response.json()
     detail = body["detail"]
     text = json.dumps(detail) if not isinstance(detail, str) else detail
@@ -120,14 +124,20 @@ def assert_rejected(response: Any, status: int, *words: str) -> None:
 
 def test_inline_content_over_the_limit_is_413(http: Any, world: dict[str, Any]) -> None:
     before = snapshot(http)
-    over = http.post("/assets", json={"kind": "output", "name": "big", "content": "a" * (INLINE_LIMIT + 1)})
+    over = http.post(
+        "/assets", json={"kind": "output", "name": "big", "content": "a" * (INLINE_LIMIT + 1)}
+    )
     assert_rejected(over, 413, "limit")
     # The limit is on bytes, not characters: 600 Ki two-byte characters are 1.2 MiB.
-    wide = http.post("/assets", json={"kind": "output", "name": "wide", "content": "é" * (600 * 1024)})
+    wide = http.post(
+        "/assets", json={"kind": "output", "name": "wide", "content": "é" * (600 * 1024)}
+    )
     assert_rejected(wide, 413, "limit")
     assert snapshot(http) == before
     # The boundary itself is allowed: the limit is inclusive, not off by one.
-    exact = http.post("/assets", json={"kind": "output", "name": "exact", "content": "a" * INLINE_LIMIT})
+    exact = http.post(
+        "/assets", json={"kind": "output", "name": "exact", "content": "a" * INLINE_LIMIT}
+    )
     assert exact.status_code == 201, exact.text
     assert exact.json()["state"] == "ready"
 
@@ -169,12 +179,19 @@ def test_odd_component_names_are_400(http: Any, world: dict[str, Any], name: str
     assert snapshot(http) == before
 
 
-def test_longest_and_oddest_legal_component_name_is_accepted(http: Any, world: dict[str, Any]) -> None:
+def test_longest_and_oddest_legal_component_name_is_accepted(
+    http: Any, world: dict[str, Any]
+) -> None:
     # Positive control for the test above: the rule is a whitelist, not a blacklist.
     name = ("A-z_0.9" * 19)[:128]
     response = http.post(
         "/assets",
-        json={"kind": "output", "name": "n", "presign": True, "components": [{"name": name, "size": 1, "sha256": SHA_X}]},
+        json={
+            "kind": "output",
+            "name": "n",
+            "presign": True,
+            "components": [{"name": name, "size": 1, "sha256": SHA_X}],
+        },
     )
     assert response.status_code == 201, response.text
     assert list(response.json()["upload_urls"]) == [name]
@@ -204,7 +221,12 @@ def test_negative_component_size_is_422(http: Any, world: dict[str, Any], size: 
     before = snapshot(http)
     response = http.post(
         "/assets",
-        json={"kind": "output", "name": "n", "presign": True, "components": [{"name": "a", "size": size, "sha256": SHA_X}]},
+        json={
+            "kind": "output",
+            "name": "n",
+            "presign": True,
+            "components": [{"name": "a", "size": size, "sha256": SHA_X}],
+        },
     )
     assert_rejected(response, 422, "size")
     assert snapshot(http) == before
@@ -216,7 +238,12 @@ def test_component_size_out_of_range(http: Any, world: dict[str, Any], size: int
     before = snapshot(http)
     response = http.post(
         "/assets",
-        json={"kind": "output", "name": "n", "presign": True, "components": [{"name": "a", "size": size, "sha256": SHA_X}]},
+        json={
+            "kind": "output",
+            "name": "n",
+            "presign": True,
+            "components": [{"name": "a", "size": size, "sha256": SHA_X}],
+        },
     )
     assert_rejected(response, 422, "size")
     assert snapshot(http) == before
@@ -227,7 +254,12 @@ def test_non_integer_component_size_is_422(http: Any, world: dict[str, Any], siz
     before = snapshot(http)
     response = http.post(
         "/assets",
-        json={"kind": "output", "name": "n", "presign": True, "components": [{"name": "a", "size": size, "sha256": SHA_X}]},
+        json={
+            "kind": "output",
+            "name": "n",
+            "presign": True,
+            "components": [{"name": "a", "size": size, "sha256": SHA_X}],
+        },
     )
     if size == "12":
         # pydantic's lax mode reads a numeric string as an int: a documented FastAPI
@@ -243,7 +275,12 @@ def test_malformed_sha256_is_422(http: Any, world: dict[str, Any], sha: str) -> 
     before = snapshot(http)
     response = http.post(
         "/assets",
-        json={"kind": "output", "name": "n", "presign": True, "components": [{"name": "a", "size": 1, "sha256": sha}]},
+        json={
+            "kind": "output",
+            "name": "n",
+            "presign": True,
+            "components": [{"name": "a", "size": 1, "sha256": sha}],
+        },
     )
     assert_rejected(response, 422, "sha256")
     assert snapshot(http) == before
@@ -263,7 +300,9 @@ NOT_MAPPINGS = {
 @pytest.mark.parametrize("yaml_text", list(NOT_MAPPINGS.values()), ids=list(NOT_MAPPINGS))
 def test_non_mapping_yaml_is_400(http: Any, world: dict[str, Any], yaml_text: str) -> None:
     before = snapshot(http)
-    response = http.post(f"/experiments/{world['draft']['id']}/variations", json={"config_yaml": yaml_text})
+    response = http.post(
+        f"/experiments/{world['draft']['id']}/variations", json={"config_yaml": yaml_text}
+    )
     assert_rejected(response, 400, "config_yaml", "mapping")
     assert snapshot(http) == before
 
@@ -279,7 +318,10 @@ HOSTILE_YAML = {
     "unparseable": "a: [",
     "python-tag": "!!python/object/apply:os.system ['true']",
     "self-referencing-alias": "a: &x [*x]",
-    "nested-900-block": "a:\n" + "".join("  " * (i + 1) + "b:\n" for i in range(900)) + "  " * 901 + "c: 1\n",
+    "nested-900-block": "a:\n"
+    + "".join("  " * (i + 1) + "b:\n" for i in range(900))
+    + "  " * 901
+    + "c: 1\n",
     "nested-900-flow": "a: " + "[" * 900 + "]" * 900,
     # ~300 bytes of YAML that expand to a million-element, 4.7 MB config.
     "alias-bomb": _alias_bomb(6),
@@ -289,7 +331,9 @@ HOSTILE_YAML = {
 @pytest.mark.parametrize("yaml_text", list(HOSTILE_YAML.values()), ids=list(HOSTILE_YAML))
 def test_hostile_yaml_is_400(http: Any, world: dict[str, Any], yaml_text: str) -> None:
     before = snapshot(http)
-    response = http.post(f"/experiments/{world['draft']['id']}/variations", json={"config_yaml": yaml_text})
+    response = http.post(
+        f"/experiments/{world['draft']['id']}/variations", json={"config_yaml": yaml_text}
+    )
     assert_rejected(response, 400, "config_yaml")
     assert snapshot(http) == before
 
@@ -303,7 +347,9 @@ def test_deeply_nested_request_body_is_400(http: Any, world: dict[str, Any]) -> 
     response = http.post("/experiments", content=body, headers={"content-type": "application/json"})
     assert_rejected(response, 400, "pars")
     nested = '{"title": "x", "tags": ' + "[" * 5000 + "]" * 5000 + "}"
-    response = http.post("/experiments", content=nested, headers={"content-type": "application/json"})
+    response = http.post(
+        "/experiments", content=nested, headers={"content-type": "application/json"}
+    )
     assert_rejected(response, 400, "pars")
     assert snapshot(http) == before
 
@@ -376,7 +422,9 @@ def test_lone_surrogates_are_rejected(http: Any, world: dict[str, Any], body: st
 def test_invalid_utf8_body_is_400(http: Any, world: dict[str, Any]) -> None:
     before = snapshot(http)
     for raw in (b'{"title": "\xff\xfe"}', b'{"title": "\xc3"}', b"\xef\xbb\xbf\xff"):
-        response = http.post("/experiments", content=raw, headers={"content-type": "application/json"})
+        response = http.post(
+            "/experiments", content=raw, headers={"content-type": "application/json"}
+        )
         assert_rejected(response, 400, "pars")
     assert snapshot(http) == before
 
@@ -402,7 +450,16 @@ def test_non_object_body_is_422(http: Any, world: dict[str, Any], raw: bytes) ->
     assert snapshot(http) == before
 
 
-ODD_IDS = ["%00", "..%2F..%2Fetc%2Fpasswd", "x" * 4000, "%C3%A9", "%FF", "%2e%2e", "a%20b", "'; DROP TABLE experiments; --"]
+ODD_IDS = [
+    "%00",
+    "..%2F..%2Fetc%2Fpasswd",
+    "x" * 4000,
+    "%C3%A9",
+    "%FF",
+    "%2e%2e",
+    "a%20b",
+    "'; DROP TABLE experiments; --",
+]
 
 
 @pytest.mark.parametrize("odd", ODD_IDS, ids=[o[:16] for o in ODD_IDS])

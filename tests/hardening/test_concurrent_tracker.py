@@ -37,7 +37,9 @@ def fake() -> Iterator[FakeChronicle]:
         yield fake
 
 
-def _run_phase(phase: str, fake: FakeChronicle, run_id: str, tmp_path: Path) -> list[dict[str, Any]]:
+def _run_phase(
+    phase: str, fake: FakeChronicle, run_id: str, tmp_path: Path
+) -> list[dict[str, Any]]:
     procs = []
     for index in range(PROCESSES):
         files = tmp_path / f"{phase}-files-{index}"
@@ -67,7 +69,9 @@ def _run_phase(phase: str, fake: FakeChronicle, run_id: str, tmp_path: Path) -> 
     return results
 
 
-def test_four_processes_share_one_tracker(fake: FakeChronicle, tmp_path: Path, figures: Any) -> None:
+def test_four_processes_share_one_tracker(
+    fake: FakeChronicle, tmp_path: Path, figures: Any
+) -> None:
     c = fake.client("researcher")
     exp = c.experiments.create("shared tracker")
     var = c.variations.create(exp.id, config_json={})

@@ -66,7 +66,12 @@ def upload(fake: FakeChronicle) -> dict[str, Any]:
         experiment_id=exp.id,
         components=[{"name": "a", "size": len(DATA), "sha256": _sha(DATA)}],
     )
-    return {"chronicle": c, "asset": created.asset.id, "urls": created.upload_urls, "other": other.asset.id}
+    return {
+        "chronicle": c,
+        "asset": created.asset.id,
+        "urls": created.upload_urls,
+        "other": other.asset.id,
+    }
 
 
 def _with_query(url: str, pairs: list[tuple[str, str]]) -> str:
@@ -103,7 +108,9 @@ def tampered_variants(url: str) -> dict[str, str]:
         variants[f"{key} repeated"] = _with_query(url, [*query, (key, value)])
         variants[f"{key} repeated with other value"] = _with_query(url, [*query, (key, changed)])
         variants[f"{key} emptied"] = _with_query(url, [*query[:i], (key, ""), *query[i + 1 :]])
-        variants[f"{key} renamed"] = _with_query(url, [*query[:i], (key.upper(), value), *query[i + 1 :]])
+        variants[f"{key} renamed"] = _with_query(
+            url, [*query[:i], (key.upper(), value), *query[i + 1 :]]
+        )
     variants["expires far future"] = _with_query(
         url, [(k, str(int(v) + 10**6) if k == "expires" else v) for k, v in query]
     )
@@ -141,7 +148,9 @@ def test_tampered_put_query_is_403_and_stores_nothing(
     figures.add("presigned: tampered URLs refused", len(variants))
 
 
-def test_put_url_path_swaps_are_403(fake: FakeChronicle, storage: Any, upload: dict[str, Any]) -> None:
+def test_put_url_path_swaps_are_403(
+    fake: FakeChronicle, storage: Any, upload: dict[str, Any]
+) -> None:
     url_a = upload["urls"]["a"]
     path = urlsplit(url_a).path
     asset = upload["asset"]
@@ -206,7 +215,9 @@ def test_url_from_one_fake_is_refused_by_another(upload: dict[str, Any]) -> None
         assert c.assets.list().items == []
 
 
-def test_bearer_token_on_storage_is_refused(fake: FakeChronicle, storage: Any, upload: dict[str, Any]) -> None:
+def test_bearer_token_on_storage_is_refused(
+    fake: FakeChronicle, storage: Any, upload: dict[str, Any]
+) -> None:
     """Storage never sees the bearer token; the fake says so loudly if a client sends it."""
     response = storage.put(
         upload["urls"]["a"], content=DATA, headers={"Authorization": f"Bearer {fake.worker_key}"}

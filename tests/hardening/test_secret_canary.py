@@ -59,7 +59,16 @@ NEEDLES = {
     "unknown key": UNKNOWN,
     "unknown secret": UNKNOWN[len("sk_worker_") + 12 :],
 }
-LOGGERS = ("", "methodic", "methodic_fake", "uvicorn", "uvicorn.error", "uvicorn.access", "httpx", "httpcore")
+LOGGERS = (
+    "",
+    "methodic",
+    "methodic_fake",
+    "uvicorn",
+    "uvicorn.error",
+    "uvicorn.access",
+    "httpx",
+    "httpcore",
+)
 
 
 def find_leaks(text: str | bytes, where: str) -> list[str]:
@@ -116,7 +125,11 @@ def _closed_port() -> int:
 
 
 def test_canary_keys_leak_nowhere(
-    fake: FakeChronicle, debug_logs: Capture, tmp_path: Path, capfd: pytest.CaptureFixture[str], figures: Any
+    fake: FakeChronicle,
+    debug_logs: Capture,
+    tmp_path: Path,
+    capfd: pytest.CaptureFixture[str],
+    figures: Any,
 ) -> None:
     from methodic import Experiment, Run
 
@@ -144,8 +157,21 @@ def test_canary_keys_leak_nowhere(
     half = engine.register(kind="output", name="half", files={"part": payload}, run_id=run_id)
     assert half.record.claim_token is not None
     tracker.release(half.record.key, half.record.claim_token)  # as if its process had died
-    for obj in (researcher, worker, researcher.transport, researcher.experiments, worker.runs,
-                worker.assets, exp, run, tracker, fake, asset, variation, parent):
+    for obj in (
+        researcher,
+        worker,
+        researcher.transport,
+        researcher.experiments,
+        worker.runs,
+        worker.assets,
+        exp,
+        run,
+        tracker,
+        fake,
+        asset,
+        variation,
+        parent,
+    ):
         texts.append((f"repr({type(obj).__name__})", repr(obj)))
         texts.append((f"str({type(obj).__name__})", str(obj)))
 
@@ -192,7 +218,9 @@ def test_canary_keys_leak_nowhere(
     assert not leaks, "\n".join(leaks)
 
     # Guards against a vacuous pass: the logs and journal really were exercised.
-    assert any(line.startswith("methodic ") for line in debug_logs.lines), "methodic logged nothing at DEBUG"
+    assert any(line.startswith("methodic ") for line in debug_logs.lines), (
+        "methodic logged nothing at DEBUG"
+    )
     assert any(line.startswith("uvicorn") for line in debug_logs.lines) or "HTTP" in err
     assert (tmp_path / "uploads.sqlite3").stat().st_size > 0
     figures.set("secrets: canary texts scanned", len(texts) + len(debug_logs.lines))
@@ -202,7 +230,9 @@ def test_canary_keys_never_reach_cassettes(tmp_path: Path) -> None:
     from contract.scenarios import SCENARIOS
     from contract.targets import fake_target, record_scenario
 
-    with FakeChronicle.start(keys={"researcher": RESEARCHER, "agent": AGENT, "worker": WORKER}) as fake:
+    with FakeChronicle.start(
+        keys={"researcher": RESEARCHER, "agent": AGENT, "worker": WORKER}
+    ) as fake:
         target = fake_target(fake)
         for name, scenario in SCENARIOS.items():
             record_scenario(scenario, target, tmp_path / f"{name}.yaml")

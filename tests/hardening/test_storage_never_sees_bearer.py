@@ -35,7 +35,9 @@ class StorageSpy:
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "http" and scope["path"].startswith("/_storage/"):
-            headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+            headers = {
+                k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]
+            }
             self.seen.append((scope["method"], scope["path"], headers))
         await self.app(scope, receive, send)
 

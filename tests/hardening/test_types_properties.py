@@ -66,7 +66,9 @@ _json_scalars = (
 )
 JSON = st.recursive(
     _json_scalars,
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
     max_leaves=12,
 )
 JSON_OBJECT = st.dictionaries(st.text(max_size=10), JSON, max_size=5)
@@ -142,7 +144,12 @@ def _add_unknown_keys(cls: type[Any], data: dict[str, Any], draw: Any) -> dict[s
     known = {f.name for f in dataclasses.fields(cls)}
     out = dict(data)
     extras = draw(
-        st.dictionaries(st.text(min_size=1, max_size=12).filter(lambda k: k not in known), JSON, min_size=1, max_size=3)
+        st.dictionaries(
+            st.text(min_size=1, max_size=12).filter(lambda k: k not in known),
+            JSON,
+            min_size=1,
+            max_size=3,
+        )
     )
     out.update(extras)
     for name, model, is_list in _nested_model_fields(cls):
@@ -270,7 +277,12 @@ def test_non_mapping_input_names_type(cls: type[Any], junk: Any) -> None:
 @settings(max_examples=max(10, EXAMPLES // 2), deadline=None)
 @given(data=st.data(), junk=NON_MAPPINGS.filter(lambda v: v is not None and v != []))
 def test_non_mapping_nested_value_is_a_chronicle_error(
-    outer: type[Any], field_name: str, inner: type[Any], is_list: bool, data: st.DataObject, junk: Any
+    outer: type[Any],
+    field_name: str,
+    inner: type[Any],
+    is_list: bool,
+    data: st.DataObject,
+    junk: Any,
 ) -> None:
     wire = data.draw(model_strategy(outer)).to_dict()
     # For a list field, a non-list value and a list holding a non-mapping are both junk.

@@ -56,7 +56,9 @@ def _states(chronicle: Chronicle, variation_id: str) -> dict[str, Any]:
     return {run.id: run for run in runs}
 
 
-def test_exactly_the_silent_runs_are_reaped_at_the_boundary(fake: FakeChronicle, figures: Any) -> None:
+def test_exactly_the_silent_runs_are_reaped_at_the_boundary(
+    fake: FakeChronicle, figures: Any
+) -> None:
     chronicle = fake.client("researcher")
     worker = fake.client("worker")
     exp = chronicle.experiments.create("watchdog boundary")
@@ -64,7 +66,7 @@ def test_exactly_the_silent_runs_are_reaped_at_the_boundary(fake: FakeChronicle,
     chronicle.experiments.commit(exp.id)
 
     started_at: dict[str, float] = {}
-    for batch in range(BATCHES):
+    for _batch in range(BATCHES):
         for _ in range(RUNS // BATCHES):
             run = worker.runs.start(chronicle.runs.create(variation.id).id)
             started_at[run.id] = fake.now()
@@ -77,7 +79,9 @@ def test_exactly_the_silent_runs_are_reaped_at_the_boundary(fake: FakeChronicle,
     beating = set(ids[::2])
     silent = [i for i in ids if i not in beating]
     with ThreadPoolExecutor(max_workers=8) as pool:
-        beats = list(pool.map(lambda rid: worker.runs.heartbeat(rid, progress={"step": 1}), beating))
+        beats = list(
+            pool.map(lambda rid: worker.runs.heartbeat(rid, progress={"step": 1}), beating)
+        )
     assert all(b.state == "running" for b in beats)
     beat_at = fake.now()
 
@@ -113,8 +117,12 @@ def test_exactly_the_silent_runs_are_reaped_at_the_boundary(fake: FakeChronicle,
         assert states[rid].progress == {"step": 1}
 
     # Filtering by state sees the same thing as reading every run.
-    assert len(chronicle.runs.list(variation_id=variation.id, state="failed", limit=200)) == RUNS // 2
-    assert len(chronicle.runs.list(variation_id=variation.id, state="running", limit=200)) == RUNS // 2
+    assert (
+        len(chronicle.runs.list(variation_id=variation.id, state="failed", limit=200)) == RUNS // 2
+    )
+    assert (
+        len(chronicle.runs.list(variation_id=variation.id, state="running", limit=200)) == RUNS // 2
+    )
     detail = chronicle.experiments.get(exp.id)
     assert detail.run_counts.get("failed") == RUNS // 2
     assert detail.run_counts.get("running") == RUNS // 2
@@ -129,6 +137,8 @@ def test_exactly_the_silent_runs_are_reaped_at_the_boundary(fake: FakeChronicle,
     states = _states(chronicle, variation.id)
     assert all(run.state == "failed" for run in states.values())
     for rid in beating:
-        assert _parse(states[rid].finished_at) == _parse(states[rid].last_heartbeat_at) + timedelta(minutes=15)
+        assert _parse(states[rid].finished_at) == _parse(states[rid].last_heartbeat_at) + timedelta(
+            minutes=15
+        )
     figures.set("watchdog: concurrent runs", RUNS)
     figures.set("watchdog: runs reaped at the boundary", len(silent))

@@ -38,7 +38,13 @@ def _file(files_dir: Path, name: str, size: int) -> Path:
 def main() -> None:
     phase, index, base_url, api_key, run_id, tracker_path, files_dir, result_path = sys.argv[1:]
     files = Path(files_dir)
-    result: dict[str, object] = {"pid": os.getpid(), "errors": [], "uploaded": [], "resumed": [], "abandoned": []}
+    result: dict[str, object] = {
+        "pid": os.getpid(),
+        "errors": [],
+        "uploaded": [],
+        "resumed": [],
+        "abandoned": [],
+    }
     errors: list[str] = result["errors"]  # type: ignore[assignment]
 
     def save() -> None:
@@ -51,7 +57,9 @@ def main() -> None:
             for i in range(FRESH):
                 name = f"{phase}-p{index}-fresh{i}"
                 path = _file(files, name, 40_000 + 997 * i)
-                engine.upload(kind="output", name=name, files={"data": path, "meta": path}, run_id=run_id)
+                engine.upload(
+                    kind="output", name=name, files={"data": path, "meta": path}, run_id=run_id
+                )
                 result["uploaded"].append(name)  # type: ignore[attr-defined]
             if phase == "upload":
                 for i in range(ABANDONED):

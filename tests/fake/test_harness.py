@@ -95,3 +95,12 @@ def test_advance_accepts_units(fake: FakeChronicle) -> None:
     assert fake.clock.offset - before == 1 + 120 + 3 * 3600
     with pytest.raises(ValueError):
         fake.advance(seconds=-5)
+
+
+def test_server_that_dies_during_startup_raises_instead_of_hanging() -> None:
+    from methodic_fake.server import ServerThread
+
+    server = ServerThread(create_app())
+    server._sock.close()  # uvicorn cannot serve a closed socket
+    with pytest.raises(RuntimeError, match="exited during startup"):
+        server.start(timeout=5)

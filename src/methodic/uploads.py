@@ -472,17 +472,16 @@ class UploadEngine:
             with open(component.path, "rb") as f:
                 while remaining > 0:
                     chunk = f.read(min(self.chunk_size, remaining))
-                    if not chunk:
-                        break
                     remaining -= len(chunk)
                     digest.update(chunk)
+                    # Checked before the last chunk leaves: a request that stops short
+                    # of its Content-Length is discarded by storage, so bytes that differ
+                    # from the registered ones (or a shrunken file) never get stored.
+                    if not chunk or (remaining == 0 and digest.hexdigest() != component.sha256):
+                        raise UploadError(_changed_message(record, component))
                     yield chunk
                     sent += len(chunk)
                     state.add(len(chunk))
-            # Raising here, before the last byte, aborts the request: storage never
-            # receives bytes that differ from what was registered.
-            if remaining or digest.hexdigest() != component.sha256:
-                raise UploadError(_changed_message(record, component))
 
         try:
             self.chronicle.transport.storage_request(

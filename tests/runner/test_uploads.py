@@ -274,20 +274,27 @@ def test_a_file_changed_since_registration_is_refused(
 
 
 def test_same_size_and_mtime_but_other_bytes_never_reach_storage(
-    engine: UploadEngine, files: dict[str, Path], run_id: str, worker: Chronicle
+    engine: UploadEngine,
+    files: dict[str, Path],
+    run_id: str,
+    worker: Chronicle,
+    fake: FakeChronicle,
 ) -> None:
     prepared = engine.register(kind="checkpoint", name="step-1", files=files, run_id=run_id)
     engine.release(prepared)
-    path = files["meta.json"]
+    path = files["model.bin"]  # several chunks; only the very last byte differs
     st = path.stat()
-    path.write_bytes(bytes(st.st_size))  # same length, other content
+    data = bytearray(path.read_bytes())
+    data[-1] ^= 0xFF
+    path.write_bytes(bytes(data))
     os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
 
-    with pytest.raises(UploadError, match="changed since it was registered"):
+    with pytest.raises(UploadError, match=r"model\.bin.*changed since it was registered"):
         engine.resume(prepared.record)
 
     stored = {c.name: c.uploaded for c in worker.assets.get(prepared.asset.id).components}
-    assert stored["meta.json"] is False
+    assert stored["model.bin"] is False
+    assert fake.backend.blobs.size(prepared.asset.id, "model.bin") is None
 
 
 @pytest.mark.parametrize(

@@ -22,6 +22,8 @@ import hashlib
 import logging
 import secrets
 import socket
+import threading
+import time
 import traceback
 from collections.abc import Iterator
 from pathlib import Path
@@ -41,6 +43,7 @@ from methodic import (
 from methodic.tracker import UploadTracker
 from methodic.uploads import UploadEngine, download_asset
 from methodic_fake import FakeChronicle
+from methodic_fake.server import base_url_of, bind_socket, make_server
 
 _TAIL = secrets.token_hex(8)
 RESEARCHER = f"eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJjYW5hcnkifQ.CanaryResearcherSig{_TAIL}"
@@ -106,12 +109,49 @@ def debug_logs() -> Iterator[Capture]:
             logger.setLevel(level)
 
 
+class ChattyServer:
+    """The fake under uvicorn with DEBUG logging and the access log on.
+
+    The harness runs uvicorn quietly (warnings only, no access log); a leak hunt
+    wants uvicorn as talkative as it can be, so this builds the server itself from
+    the fake's own socket and server factories.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.sock = bind_socket("127.0.0.1", 0)
+        self.base_url = base_url_of(self.sock)
+        self.server = make_server(app, self.sock, log_level="debug", access_log=True)
+        self.thread = threading.Thread(
+            target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True
+        )
+
+    def __enter__(self) -> ChattyServer:
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while not self.server.started:
+            assert self.thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+            time.sleep(0.005)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+        self.sock.close()
+
+
 @pytest.fixture
 def fake() -> Iterator[FakeChronicle]:
     keys = {"researcher": RESEARCHER, "agent": AGENT, "worker": WORKER}
-    with FakeChronicle.start(keys=keys) as fake:
+    with FakeChronicle.in_process(keys=keys) as fake:
         assert fake.worker_key == WORKER  # the canaries are what the fake really accepts
         yield fake
+
+
+@pytest.fixture
+def served(fake: FakeChronicle, debug_logs: Capture) -> Iterator[str]:
+    """Base URL of a chatty uvicorn serving ``fake`` (logs captured from its first line)."""
+    with ChattyServer(fake.app) as server:
+        yield server.base_url
 
 
 def _exception_texts(exc: BaseException) -> list[str]:
@@ -126,6 +166,7 @@ def _closed_port() -> int:
 
 def test_canary_keys_leak_nowhere(
     fake: FakeChronicle,
+    served: str,
     debug_logs: Capture,
     tmp_path: Path,
     capfd: pytest.CaptureFixture[str],
@@ -134,9 +175,9 @@ def test_canary_keys_leak_nowhere(
     from methodic import Experiment, Run
 
     texts: list[tuple[str, str]] = []
-    researcher = Chronicle(fake.base_url, RESEARCHER)
-    agent = Chronicle(fake.base_url, AGENT)
-    worker = Chronicle(fake.base_url, WORKER)
+    researcher = Chronicle(served, RESEARCHER)
+    agent = Chronicle(served, AGENT)
+    worker = Chronicle(served, WORKER)
     tracker = UploadTracker(tmp_path / "uploads.sqlite3")
 
     # Real work, by every principal.
@@ -177,7 +218,7 @@ def test_canary_keys_leak_nowhere(
 
     # Every kind of failure, as each principal.
     failures: list[BaseException] = []
-    with Chronicle(fake.base_url, UNKNOWN) as intruder:
+    with Chronicle(served, UNKNOWN) as intruder:
         with pytest.raises(AuthenticationError) as info:
             intruder.experiments.list()
         failures.append(info.value)
@@ -221,7 +262,7 @@ def test_canary_keys_leak_nowhere(
     assert any(line.startswith("methodic ") for line in debug_logs.lines), (
         "methodic logged nothing at DEBUG"
     )
-    assert any(line.startswith("uvicorn") for line in debug_logs.lines) or "HTTP" in err
+    assert any(line.startswith("uvicorn.access") for line in debug_logs.lines), "no access log"
     assert (tmp_path / "uploads.sqlite3").stat().st_size > 0
     figures.set("secrets: canary texts scanned", len(texts) + len(debug_logs.lines))
 

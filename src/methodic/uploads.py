@@ -285,10 +285,7 @@ class UploadEngine:
         unknown = set(types) - set(files)
         if unknown:
             raise ValueError(f"content_types names unknown components: {sorted(unknown)}")
-        components = [
-            describe_file(component, path, content_type=types.get(component))
-            for component, path in files.items()
-        ]
+        components = self._describe_all(files, types)
         record = self.tracker.register(
             kind=kind,
             name=name,
@@ -306,6 +303,24 @@ class UploadEngine:
         return PreparedUpload(
             record=record, asset=presigned.asset, upload_urls=presigned.upload_urls
         )
+
+    def _describe_all(
+        self, files: Mapping[str, str | os.PathLike[str]], types: Mapping[str, str]
+    ) -> list[ComponentFile]:
+        """Hash every file, several at once (hashlib releases the GIL on large reads).
+
+        Registration happens in the caller's thread, so for a big checkpoint this is
+        the part a training loop waits for.
+        """
+        if len(files) == 1 or self.max_parallel_components == 1:
+            return [describe_file(n, p, content_type=types.get(n)) for n, p in files.items()]
+        workers = min(self.max_parallel_components, len(files))
+        with ThreadPoolExecutor(workers, thread_name_prefix="methodic-hash") as pool:
+            futures = [
+                pool.submit(describe_file, n, p, content_type=types.get(n))
+                for n, p in files.items()
+            ]
+            return [future.result() for future in futures]
 
     def transfer(
         self, prepared: PreparedUpload, *, progress: ProgressCallback | None = None

@@ -31,6 +31,7 @@ _SEARCHABLE_TEXT_LIMIT = 1024 * 1024
 
 
 def check_component_name(name: str) -> None:
+    """400 unless `name` is a safe component name (it becomes a path segment on disk)."""
     if not _COMPONENT_NAME.fullmatch(name) or name in (".", ".."):
         raise BadRequest(f"invalid component name {name!r}: use [A-Za-z0-9._-]{{1,128}}")
 
@@ -46,6 +47,8 @@ class Download:
 
 
 class AssetService:
+    """Asset registration, finalize, presigned URLs, the storage side and search indexing."""
+
     def __init__(
         self, registry: Registry, blobs: BlobStore, signer: UrlSigner, index: SearchIndex
     ) -> None:

@@ -17,7 +17,11 @@ DIRECTIONS = ("ancestors", "descendants", "both")
 
 
 class ExperimentService:
-    """Experiment lifecycle, listing, detail and lineage."""
+    """Experiment lifecycle, listing, detail and lineage.
+
+    Methods return wire dicts (what the API sends); mutations take the calling
+    `Principal` because workers may not perform them.
+    """
 
     def __init__(self, registry: Registry) -> None:
         self._reg = registry

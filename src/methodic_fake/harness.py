@@ -134,6 +134,7 @@ class FakeChronicle:
 
     @property
     def in_process_mode(self) -> bool:
+        """True for `in_process()` fakes (no socket; `base_url` is http://testserver)."""
         return self._server is None
 
     # --- keys -----------------------------------------------------------------------
@@ -145,17 +146,21 @@ class FakeChronicle:
 
     @property
     def researcher_token(self) -> str:
+        """The researcher's (Auth0-style) access token."""
         return self.keys["researcher"]
 
     @property
     def agent_key(self) -> str:
+        """The `sk_agent_...` key (may do everything a researcher may)."""
         return self.keys["agent"]
 
     @property
     def worker_key(self) -> str:
+        """The `sk_worker_...` key (runner permissions; the fixture's `CHRONICLE_API_KEY`)."""
         return self.keys["worker"]
 
     def token(self, role: str) -> str:
+        """The token for `role` ("researcher", "agent" or "worker")."""
         if role not in ROLES:
             raise ValueError(f"unknown role {role!r}; use one of {ROLES}")
         return self.keys[role]
@@ -169,6 +174,7 @@ class FakeChronicle:
 
     @property
     def clock(self) -> Clock:
+        """The fake's clock (real time plus `offset`); prefer `advance()` to move it."""
         return self.backend.clock
 
     def now(self) -> float:

@@ -14,6 +14,8 @@ from methodic_fake.errors import Conflict
 
 @dataclass(frozen=True)
 class Transition:
+    """Legal source states of an action and the state it leads to."""
+
     sources: frozenset[str]
     target: str | None  # None: the action does not change the state
 

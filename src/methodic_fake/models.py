@@ -60,6 +60,8 @@ class Record:
 
 @dataclass
 class Experiment(Record):
+    """An experiment (see machines.EXPERIMENT for its states)."""
+
     KIND: ClassVar[str] = "experiment"
     _TIMES: ClassVar[tuple[str, ...]] = (
         "created_at",
@@ -85,6 +87,8 @@ class Experiment(Record):
 
 @dataclass
 class Variation(Record):
+    """A config of an experiment; `config_json` is what runs receive."""
+
     KIND: ClassVar[str] = "variation"
 
     experiment_id: str = ""
@@ -97,6 +101,8 @@ class Variation(Record):
 
 @dataclass
 class Run(Record):
+    """One execution of a variation (see machines.RUN and watchdog.py)."""
+
     KIND: ClassVar[str] = "run"
     _TIMES: ClassVar[tuple[str, ...]] = (
         "created_at",
@@ -146,6 +152,8 @@ class Component:
 
 @dataclass
 class Asset(Record):
+    """Files attached to a run or experiment; immutable once ready."""
+
     KIND: ClassVar[str] = "asset"
     _TIMES: ClassVar[tuple[str, ...]] = ("created_at", "finalized_at")
 

@@ -23,6 +23,8 @@ def _note(run: Run) -> str:
 
 
 class RunService:
+    """Run lifecycle, configs and checkpoint lookup (every /runs/{id} call is open to workers)."""
+
     def __init__(self, registry: Registry) -> None:
         self._reg = registry
 

@@ -46,6 +46,8 @@ def parse_config_yaml(text: str) -> dict[str, Any]:
 
 
 class VariationService:
+    """Variation creation (from YAML or JSON) and reads."""
+
     def __init__(self, registry: Registry) -> None:
         self._reg = registry
 

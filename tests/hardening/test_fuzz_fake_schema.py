@@ -183,27 +183,38 @@ class Seeded:
 
 
 @pytest.fixture(scope="module")
-def fake() -> Iterator[FakeChronicle]:
-    with FakeChronicle.in_process() as fake:
-        yield fake
+def fakes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, FakeChronicle]]:
+    """The fake on each of its stores: in memory, and SQLite as the dev server keeps it."""
+    data_dir = tmp_path_factory.mktemp("fuzz-sqlite")
+    with (
+        FakeChronicle.in_process() as memory,
+        FakeChronicle.in_process(data_dir=data_dir) as sqlite,
+    ):
+        yield {"memory": memory, "sqlite": sqlite}
 
 
 @pytest.fixture(scope="module")
-def schema(fake: FakeChronicle) -> Any:
-    schema = schemathesis.openapi.from_asgi("/openapi.json", fake.app)
-    # Each case is sent with the principal's real token (see below). Left on, negative
-    # generation would strip that header from half the cases, spending them on 401s
-    # that test_auth_every_route.py already covers route by route.
-    schema.config.generation.update(with_security_parameters=False)
-    return schema
+def schemas(fakes: dict[str, FakeChronicle]) -> dict[str, Any]:
+    loaded = {}
+    for store, fake in fakes.items():
+        schema = schemathesis.openapi.from_asgi("/openapi.json", fake.app)
+        # Each case is sent with the principal's real token (see below). Left on, negative
+        # generation would strip that header from half the cases, spending them on 401s
+        # that test_auth_every_route.py already covers route by route.
+        schema.config.generation.update(with_security_parameters=False)
+        loaded[store] = schema
+    return loaded
 
 
 def _operations(schema: Any) -> list[Any]:
     return [result.ok() for result in schema.get_all_operations()]
 
 
-def test_schema_covers_every_chronicle_route(fake: FakeChronicle, schema: Any) -> None:
+def test_schema_covers_every_chronicle_route(
+    fakes: dict[str, FakeChronicle], schemas: dict[str, Any]
+) -> None:
     """The fuzzer only reaches what the document lists: it must list every route."""
+    fake, schema = fakes["memory"], schemas["memory"]
     declared = {(op.method.upper(), op.path) for op in _operations(schema)}
     routed = _route_names(fake.app)
     assert routed, "no Chronicle routes found"
@@ -211,10 +222,18 @@ def test_schema_covers_every_chronicle_route(fake: FakeChronicle, schema: Any) -
     assert set(routed.values()) == set(READERS)
 
 
-@pytest.mark.parametrize("principal", PRINCIPALS)
+@pytest.mark.parametrize(
+    ("principal", "store"),
+    [*((p, "memory") for p in PRINCIPALS), ("researcher", "sqlite")],
+)
 def test_fuzz_every_operation(
-    fake: FakeChronicle, schema: Any, principal: str, figures: Any
+    fakes: dict[str, FakeChronicle],
+    schemas: dict[str, Any],
+    principal: str,
+    store: str,
+    figures: Any,
 ) -> None:
+    fake, schema = fakes[store], schemas[store]
     seeded = Seeded(fake)
     auth = {"Authorization": f"Bearer {fake.token(principal)}"}
     checks = [
@@ -267,8 +286,10 @@ def test_fuzz_every_operation(
         run()
 
     figures.add("fuzz cases sent", sent)
-    figures.add(f"fuzz cases sent as {principal}", sent)
-    print(f"fuzzed {sent} cases as {principal}: statuses {dict(sorted(statuses.items()))}")
+    figures.add(f"fuzz cases sent as {principal} ({store} store)", sent)
+    print(
+        f"fuzzed {sent} cases as {principal} ({store}): statuses {dict(sorted(statuses.items()))}"
+    )
     assert sent >= len(_operations(schema)) * EXAMPLES
     # The fuzz must get past authentication and validation, or it proves little.
     assert any(200 <= s < 300 for s in statuses), statuses

@@ -3,21 +3,36 @@
     methodic-fake serve --port 8765 --data-dir .fake-data
 
 Prints the base URL and the keys to use, keeps state in SQLite under the data
-dir across restarts, and shuts down cleanly on SIGINT / SIGTERM.
+dir across restarts, and shuts down cleanly on SIGINT / SIGTERM. Keys are minted
+on first start and kept in the data dir; METHODIC_FAKE_RESEARCHER_TOKEN,
+METHODIC_FAKE_AGENT_KEY and METHODIC_FAKE_WORKER_KEY fix them instead.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
 DEFAULT_DATA_DIR = ".fake-data"
 SWEEP_INTERVAL = 30.0
+# Fixed tokens come from the environment, not flags: flags show up in `ps` output.
+KEY_ENV = {
+    "researcher": "METHODIC_FAKE_RESEARCHER_TOKEN",
+    "agent": "METHODIC_FAKE_AGENT_KEY",
+    "worker": "METHODIC_FAKE_WORKER_KEY",
+}
+
+
+def keys_from_env(environ: Mapping[str, str]) -> dict[str, str] | None:
+    """Tokens fixed by METHODIC_FAKE_* variables (missing roles are generated), or None."""
+    chosen = {role: environ[name] for role, name in KEY_ENV.items() if environ.get(name)}
+    return chosen or None
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -70,9 +85,15 @@ def serve(host: str, port: int, data_dir: Path, search: bool) -> int:
     """Run until SIGINT/SIGTERM; returns the process exit code."""
     from methodic_fake.app import create_app
     from methodic_fake.backend import Backend
+    from methodic_fake.harness import keyring
     from methodic_fake.server import base_url_of, bind_socket, make_server
 
-    backend = Backend.persistent(data_dir, search_configured=search)
+    try:
+        fixed = keyring(keys_from_env(os.environ))
+    except ValueError as exc:
+        print(f"methodic-fake: bad key in the environment: {exc}", file=sys.stderr)
+        return 2
+    backend = Backend.persistent(data_dir, search_configured=search, keys=fixed)
     try:
         sock = bind_socket(host, port)
     except OSError as exc:

@@ -32,7 +32,8 @@ if TYPE_CHECKING:
 IN_PROCESS_BASE_URL = "http://testserver"
 
 
-def _keyring(keys: Mapping[str, str] | KeyRing | None) -> KeyRing | None:
+def keyring(keys: Mapping[str, str] | KeyRing | None) -> KeyRing | None:
+    """A KeyRing from role -> token (roles left out are minted), or None to mint all."""
     if keys is None or isinstance(keys, KeyRing):
         return keys
     unknown = set(keys) - set(ROLES)
@@ -50,7 +51,7 @@ def _backend(
     clock: Clock | None,
 ) -> Backend:
     options: dict[str, Any] = {
-        "keys": _keyring(keys),
+        "keys": keyring(keys),
         "search_configured": search_configured,
         "clock": clock,
     }

@@ -22,7 +22,7 @@ STARTUP_TIMEOUT = 20.0
 
 @contextmanager
 def dev_server(
-    data_dir: Path, *extra: str
+    data_dir: Path, *extra: str, env: dict[str, str] | None = None
 ) -> Iterator[tuple[subprocess.Popen[str], str, dict[str, str]]]:
     """Run `python -m methodic_fake serve --port 0` and parse the banner it prints."""
     proc = subprocess.Popen(
@@ -40,7 +40,7 @@ def dev_server(
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
     )
     try:
         assert proc.stdout is not None
@@ -162,3 +162,13 @@ def test_persistent_harness_round_trip_and_reset(tmp_path: Path) -> None:
     with FakeChronicle.in_process(data_dir=tmp_path) as fake:
         assert fake.client().experiments.list().items == []
         assert fake.clock.offset == 0
+
+
+def test_keys_can_be_fixed_from_the_environment(tmp_path: Path) -> None:
+    from methodic_fake.auth import mint_api_key
+
+    worker = mint_api_key("worker")
+    with dev_server(tmp_path, env={"METHODIC_FAKE_WORKER_KEY": worker}) as (_, base_url, keys):
+        assert keys["worker"] == worker
+        with Chronicle(base_url=base_url, api_key=worker) as chronicle:
+            assert chronicle.experiments.list().items == []

@@ -262,8 +262,8 @@ class AssetService:
                 raise Forbidden(f"cannot upload to asset {asset_id}: it is ready (immutable)")
             return self._blobs.writer(asset_id, component, comp.size)
 
-    def complete_upload(self, asset_id: str, component: str, writer: BlobWriter) -> None:
-        """Move a finished upload into place and record what was stored."""
+    def complete_upload(self, asset_id: str, component: str, writer: BlobWriter) -> tuple[int, str]:
+        """Move a finished upload into place and record what was stored: (size, sha256)."""
         with self._reg.transaction():
             asset = self._reg.assets.get(asset_id)
             comp = asset.component(component) if asset is not None else None
@@ -273,9 +273,10 @@ class AssetService:
             if asset.state == "ready":  # finalized by a concurrent request meanwhile
                 writer.discard()
                 raise Forbidden(f"cannot upload to asset {asset_id}: it is ready (immutable)")
-            comp.stored_size, comp.stored_sha256 = writer.commit()
-            comp.uploaded = True
+            size, sha = writer.commit()
+            comp.stored_size, comp.stored_sha256, comp.uploaded = size, sha, True
             self._reg.save(asset)
+            return size, sha
 
     def open_download(self, asset_id: str, component: str, query: Mapping[str, str]) -> Download:
         self._signer.verify("GET", asset_id, component, query)

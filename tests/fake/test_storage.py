@@ -219,3 +219,19 @@ def test_client_vanishing_mid_upload_leaves_nothing(
             break
         time.sleep(0.02)
     assert list(tmp_dir.glob("*")) == []
+
+
+def test_put_reports_what_was_stored(worker: Chronicle, pending: tuple[str, str]) -> None:
+    _, url = pending
+    response = worker.transport.storage_request("PUT", url, content=DATA)
+    digest = hashlib.sha256(DATA).hexdigest()
+    assert response.json() == {"size": len(DATA), "sha256": digest}
+    assert response.headers["etag"] == f'"{digest}"'
+
+
+def test_head_gives_headers_without_body(fake: FakeChronicle, ready: tuple[str, str]) -> None:
+    _, url = ready
+    response = fake.http(None).head(url)
+    assert response.status_code == 200
+    assert response.headers["content-length"] == str(len(DATA))
+    assert response.content == b""

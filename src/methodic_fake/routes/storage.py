@@ -69,9 +69,9 @@ async def put_component(
     except BaseException:
         writer.discard()  # a broken or cancelled upload leaves nothing behind
         raise
-    backend.assets.complete_upload(asset_id, component, writer)
-    size = writer.size
-    return JSONResponse({"size": size}, headers={"ETag": f'"{asset_id}/{component}/{size}"'})
+    size, sha = backend.assets.complete_upload(asset_id, component, writer)
+    # What was stored, so a client can compare it with what it meant to send.
+    return JSONResponse({"size": size, "sha256": sha}, headers={"ETag": f'"{sha}"'})
 
 
 async def _drain(request: Request) -> None:

@@ -69,10 +69,13 @@ class FakeMiddleware:
             await asyncio.sleep(fault.seconds)
             await self.app(scope, receive, send)
         elif fault.kind == "status":
-            headers = [(b"content-type", b"application/json")]
+            body = json.dumps({"detail": fault.detail}).encode()
+            headers = [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ]
             if fault.retry_after is not None:
                 headers.append((b"retry-after", str(fault.retry_after).encode()))
-            body = json.dumps({"detail": fault.detail}).encode()
             await _drain(receive)
             await send({"type": "http.response.start", "status": fault.status, "headers": headers})
             await send({"type": "http.response.body", "body": body})

@@ -62,7 +62,8 @@ class BlobStore:
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
         self._lock = threading.Lock()
-        self._dirty = False
+        # A dev server's data dir may hold blobs from earlier runs: reset must see them.
+        self._dirty = self.root.exists()
 
     def path(self, asset_id: str, component: str) -> Path:
         return self.root / asset_id / component

@@ -152,6 +152,9 @@ def test_persistent_harness_round_trip_and_reset(tmp_path: Path) -> None:
 
     with FakeChronicle.in_process(data_dir=tmp_path) as fake:
         exp = fake.client().experiments.create("kept")
+        fake.client().assets.create_inline(
+            kind="output", name="o", content="x", experiment_id=exp.id
+        )
         fake.advance(hours=2)
         keys = fake.keys
     with FakeChronicle.in_process(data_dir=tmp_path) as fake:
@@ -159,6 +162,7 @@ def test_persistent_harness_round_trip_and_reset(tmp_path: Path) -> None:
         assert fake.client().experiments.get(exp.id).title == "kept"
         assert fake.clock.offset == 7200
         fake.reset()
+        assert not any((tmp_path / "blobs").rglob("content"))
     with FakeChronicle.in_process(data_dir=tmp_path) as fake:
         assert fake.client().experiments.list().items == []
         assert fake.clock.offset == 0

@@ -8,6 +8,7 @@ so two fakes (or two tests) never see each other's data.
 from __future__ import annotations
 
 import json
+import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -58,6 +59,7 @@ class Backend:
         self.faults = FaultQueue()
         self.index = SearchIndex()
         self.search_configured = search_configured
+        self._temp_root: Path | None = None
         self.registry = Registry(self.clock, self.store)
         self.experiments = ExperimentService(self.registry)
         self.variations = VariationService(self.registry)
@@ -70,7 +72,9 @@ class Backend:
     def ephemeral(cls, **options: Any) -> Backend:
         """In-memory state, blobs in a fresh temp dir (tests)."""
         root = Path(tempfile.mkdtemp(prefix="methodic-fake-"))
-        return cls(blob_root=root, **options)
+        backend = cls(blob_root=root, **options)
+        backend._temp_root = root  # ours: removed again by close()
+        return backend
 
     @classmethod
     def persistent(cls, data_dir: Path, **options: Any) -> Backend:
@@ -163,4 +167,7 @@ class Backend:
             self.search_configured = True
 
     def close(self) -> None:
+        """Release the store; an ephemeral backend also deletes its temp blob dir."""
         self.store.close()
+        if self._temp_root is not None:
+            shutil.rmtree(self._temp_root, ignore_errors=True)

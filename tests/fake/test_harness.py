@@ -104,3 +104,13 @@ def test_server_that_dies_during_startup_raises_instead_of_hanging() -> None:
     server._sock.close()  # uvicorn cannot serve a closed socket
     with pytest.raises(RuntimeError, match="exited during startup"):
         server.start(timeout=5)
+
+
+def test_stopping_removes_the_temp_blob_dir() -> None:
+    fake = FakeChronicle.in_process()
+    exp = fake.client().experiments.create("t")
+    fake.client().assets.create_inline(kind="output", name="o", content="x", experiment_id=exp.id)
+    root = fake.backend.blobs.root
+    assert root.exists()
+    fake.stop()
+    assert not root.exists()

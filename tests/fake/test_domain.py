@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -22,6 +24,20 @@ class ManualClock:
         return self.value
 
 
+@pytest.fixture
+def make_backend() -> Iterator[Callable[..., Backend]]:
+    """Backend.ephemeral, closed (temp dir removed) after the test."""
+    made: list[Backend] = []
+
+    def make(**options: Any) -> Backend:
+        made.append(Backend.ephemeral(**options))
+        return made[-1]
+
+    yield make
+    for backend in made:
+        backend.close()
+
+
 RESEARCHER = Principal("researcher", "researcher:test")
 WORKER = Principal("worker", "worker:test")
 
@@ -35,9 +51,9 @@ def test_domain_modules_import_no_web_framework() -> None:
     assert out.stdout.strip() == ""
 
 
-def test_backend_runs_on_an_injected_clock() -> None:
+def test_backend_runs_on_an_injected_clock(make_backend: Callable[..., Backend]) -> None:
     source = ManualClock(1_000_000.0)
-    backend = Backend.ephemeral(clock=Clock(source=source))
+    backend = make_backend(clock=Clock(source=source))
     exp = backend.experiments.create(RESEARCHER, title="t")
     assert exp["created_at"] == "1970-01-12T13:46:40.000000Z"
     backend.experiments.commit(RESEARCHER, exp["id"])
@@ -52,16 +68,16 @@ def test_backend_runs_on_an_injected_clock() -> None:
     assert reaped["finished_at"] == "1970-01-12T14:01:40.000000Z"
 
 
-def test_two_backends_share_nothing() -> None:
-    first, second = Backend.ephemeral(), Backend.ephemeral()
+def test_two_backends_share_nothing(make_backend: Callable[..., Backend]) -> None:
+    first, second = make_backend(), make_backend()
     first.experiments.create(RESEARCHER, title="only here")
     assert second.experiments.list()["items"] == []
     assert first.signer.secret != second.signer.secret
     assert first.blobs.root != second.blobs.root
 
 
-def test_permissions_live_in_the_domain() -> None:
-    backend = Backend.ephemeral()
+def test_permissions_live_in_the_domain(make_backend: Callable[..., Backend]) -> None:
+    backend = make_backend()
     with pytest.raises(Forbidden):
         backend.experiments.create(WORKER, title="t")
 
@@ -74,9 +90,9 @@ def test_transition_tables_name_the_current_state() -> None:
     assert all(t.sources for machine in MACHINES.values() for t in machine.values())
 
 
-def test_sweep_fails_overdue_runs_without_a_reader() -> None:
+def test_sweep_fails_overdue_runs_without_a_reader(make_backend: Callable[..., Backend]) -> None:
     source = ManualClock(0.0)
-    backend = Backend.ephemeral(clock=Clock(source=source))
+    backend = make_backend(clock=Clock(source=source))
     exp = backend.experiments.create(RESEARCHER, title="t")
     backend.experiments.commit(RESEARCHER, exp["id"])
     variation = backend.variations.create(RESEARCHER, exp["id"], config_yaml="a: 1")

@@ -15,12 +15,11 @@ first, so the change happens but the client never hears of it), `truncate` (stor
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections import deque
 from dataclasses import dataclass
 from typing import Any
-
-import httpx
 
 OPERATIONS: tuple[str, ...] = (
     "experiments.create",
@@ -56,17 +55,37 @@ OPERATIONS: tuple[str, ...] = (
 KINDS: tuple[str, ...] = ("status", "reset", "truncate", "latency")
 
 
-class ConnectionAborted(httpx.RemoteProtocolError):
-    """Raised inside the app to drop a connection mid-response.
+INJECTED_MARK = "methodic_fake_injected"
 
-    Under uvicorn any exception after the response started closes the socket, so
-    the client sees a broken connection. In-process, starlette's TestClient
-    re-raises the app's exception into the caller; subclassing httpx's own
-    transport error makes that look exactly like a dropped connection to the SDK.
-    """
 
-    def __init__(self, message: str = "connection reset by methodic-fake fault injection"):
-        super().__init__(message)
+@functools.cache
+def _connection_aborted_class() -> type[Exception]:
+    # httpx is imported on first use only: it costs ~60 ms, and a server that never
+    # injects a reset should not pay for it at start-up.
+    import httpx
+
+    class ConnectionAborted(httpx.RemoteProtocolError):
+        """Raised inside the app to drop a connection mid-response.
+
+        Under uvicorn any exception after the response started closes the socket,
+        so the client sees a broken connection. In-process, starlette's TestClient
+        re-raises the app's exception into the caller; subclassing httpx's own
+        transport error makes that look exactly like a dropped connection to the SDK.
+        """
+
+        methodic_fake_injected = True
+
+    return ConnectionAborted
+
+
+def connection_aborted() -> Exception:
+    """The exception that breaks the current connection (see `_connection_aborted_class`)."""
+    return _connection_aborted_class()("connection reset by methodic-fake fault injection")
+
+
+def is_injected(exc: BaseException | None) -> bool:
+    """True for exceptions raised by fault injection (kept out of error logs)."""
+    return bool(getattr(exc, INJECTED_MARK, False))
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from typing import Any
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from methodic_fake.faults import ConnectionAborted, Fault, FaultQueue
+from methodic_fake.faults import Fault, FaultQueue, connection_aborted
 
 REQUEST_ID_HEADER = b"x-request-id"
 
@@ -115,4 +115,4 @@ async def _abort(send: Send) -> None:
         }
     )
     await send({"type": "http.response.body", "body": b"{", "more_body": True})
-    raise ConnectionAborted()
+    raise connection_aborted()

@@ -20,7 +20,7 @@ from typing import Any
 
 import uvicorn
 
-from methodic_fake.faults import ConnectionAborted
+from methodic_fake.faults import is_injected
 
 DEFAULT_STARTUP_TIMEOUT = 10.0
 
@@ -30,7 +30,7 @@ class _DropInjectedAborts(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         exc = record.exc_info[1] if record.exc_info else None
-        return not isinstance(exc, ConnectionAborted)
+        return not is_injected(exc)
 
 
 _abort_filter = _DropInjectedAborts()

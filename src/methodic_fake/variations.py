@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import yaml
 
 from methodic_fake import machines
 from methodic_fake.auth import Principal
@@ -26,6 +25,8 @@ def parse_config_yaml(text: str) -> dict[str, Any]:
     and node limits), then a JSON round trip turns the YAML-only types it can
     produce (dates, non-string keys) into JSON values.
     """
+    import yaml  # deferred: only YAML variations need it, and it slows server start
+
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:

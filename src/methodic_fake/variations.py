@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-
 from methodic_fake import machines
 from methodic_fake.auth import Principal
 from methodic_fake.errors import BadRequest

@@ -149,3 +149,17 @@ def test_http_admin_api(fake: FakeChronicle) -> None:
     assert http.get("/runs/anything").status_code == 404
     bad = admin.post("/_fake/faults", json={"operation": "nope", "kind": "status"})
     assert bad.status_code == 400 and "unknown operation" in bad.json()["detail"]
+
+
+def test_injected_resets_are_not_logged_as_server_errors(
+    fake: FakeChronicle, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    chronicle = fake.client()
+    fake.faults.add("experiments.list", "reset")
+    with caplog.at_level(logging.WARNING):
+        with pytest.raises(APIConnectionError):
+            chronicle.experiments.list()
+        chronicle.experiments.list()  # the server has finished with the aborted request
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []

@@ -70,8 +70,8 @@ async def put_component(
         writer.discard()  # a broken or cancelled upload leaves nothing behind
         raise
     size, sha = backend.assets.complete_upload(asset_id, component, writer)
-    # What was stored, so a client can compare it with what it meant to send.
-    return JSONResponse({"size": size, "sha256": sha}, headers={"ETag": f'"{sha}"'})
+    # The ETag says what was stored, so a client can compare it with what it sent.
+    return JSONResponse({"size": size}, headers={"ETag": f'"{sha}"'})
 
 
 async def _drain(request: Request) -> None:

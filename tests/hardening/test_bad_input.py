@@ -16,7 +16,6 @@ import hashlib
 import json
 import warnings
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -39,20 +38,25 @@ def _test_client(fake: FakeChronicle, role: str | None = "researcher") -> Any:
     )
 
 
-@pytest.fixture(params=["memory", "sqlite"])
-def fake(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[FakeChronicle]:
-    data_dir = tmp_path / "fake-data" if request.param == "sqlite" else None
+# One fake per store for the whole module: every test compares state before and
+# after its own requests, so sharing the fake costs no isolation and saves a setup
+# per case.
+@pytest.fixture(scope="module", params=["memory", "sqlite"])
+def fake(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[FakeChronicle]:
+    data_dir = tmp_path_factory.mktemp("bad-input") if request.param == "sqlite" else None
     with FakeChronicle.in_process(data_dir=data_dir) as fake:
         yield fake
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def http(fake: FakeChronicle) -> Iterator[Any]:
     with _test_client(fake) as client:
         yield client
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def world(http: Any) -> dict[str, Any]:
     """A little of everything, so 'nothing changed' has something to compare."""
     exp = _ok(http.post("/experiments", json={"title": "bad-input base", "tags": ["t"]}))

@@ -38,7 +38,7 @@ from schemathesis.generation import GenerationMode
 from methodic import types as mtypes
 from methodic_fake import FakeChronicle
 
-EXAMPLES = int(os.environ.get("METHODIC_FUZZ_EXAMPLES", "6"))
+EXAMPLES = int(os.environ.get("METHODIC_FUZZ_EXAMPLES", "10"))
 PRINCIPALS = ("researcher", "agent", "worker")
 
 # What a 2xx body of each operation must decode into (route name -> reader).

@@ -1,9 +1,11 @@
 """Guarantee: the fake survives fuzzing of every Chronicle route, as every principal.
 
 schemathesis reads the fake's own OpenAPI document (in-process ASGI, no socket) and
-generates requests for every operation in it: half with ids it makes up, half with
-ids of real objects seeded beforehand (so handlers get past their 404 and into the
-state machines), both valid (positive) and schema-violating (negative) data. Every
+generates requests for every operation in it, as researcher, agent and worker on
+the in-memory store and as researcher on the SQLite store the dev server uses.
+Cases come from four sources in equal measure: ids it makes up or ids of real
+objects seeded beforehand (so handlers get past their 404 and into the state
+machines), with valid (positive) or schema-violating (negative) data. Every
 response must:
 
 - not be a 5xx;
@@ -14,8 +16,8 @@ response must:
   of the contract, which holds even where the OpenAPI document is loose);
 - carry an ``x-request-id``.
 
-``METHODIC_FUZZ_EXAMPLES`` sets hypothesis' ``max_examples`` per operation, principal
-and id source; ``make test`` uses the small default, ``make fuzz`` a large one. The
+``METHODIC_FUZZ_EXAMPLES`` sets hypothesis' ``max_examples`` per operation, source and
+principal/store; ``make test`` uses the small default, ``make fuzz`` a large one. The
 number of cases actually sent is printed in the "hardening figures" summary.
 """
 
@@ -268,7 +270,7 @@ def test_fuzz_every_operation(
             max_examples=EXAMPLES * len(strategies),
             deadline=None,
             database=None,
-            phases=[Phase.generate],
+            phases=[Phase.generate, Phase.shrink],
             suppress_health_check=list(HealthCheck),
         )
         @given(case=st.one_of(strategies))

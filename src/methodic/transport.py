@@ -139,16 +139,19 @@ class Transport:
             return self._client
 
     def path(self, *segments: str) -> str:
-        """Join path segments, percent-encoding each one (``"a/b"`` -> ``"a%2Fb"``).
+        """Join path segments, percent-encoding each one (``"x y"`` -> ``"x%20y"``).
 
-        Empty, ``"."`` and ``".."`` segments raise ``ValueError``: they would silently
-        address a different resource (``/runs//start``, ``/runs/../experiments``).
+        Empty, ``"."``, ``".."`` and any segment containing ``"/"`` raise
+        ``ValueError``: they would silently address a different resource
+        (``/runs//start``, ``/runs/../experiments``, ``/experiments/<id>/lineage``).
+        Encoding cannot protect a slash: servers and proxies decode ``%2F`` before
+        routing.
         """
         parts = []
         for segment in segments:
             if not isinstance(segment, str):
                 raise TypeError(f"path segment must be str, not {type(segment).__name__}")
-            if segment in ("", ".", ".."):
+            if segment in ("", ".", "..") or "/" in segment:
                 raise ValueError(f"invalid id or path segment: {segment!r}")
             parts.append(quote(segment, safe=""))
         return "/" + "/".join(parts)

@@ -1,7 +1,8 @@
 """Guarantee: one ``Chronicle`` shared by many threads never errs and never crosses answers.
 
 16 threads share a single ``Chronicle`` (one httpx connection pool) against a
-uvicorn-served fake and make 2,000 mixed calls between them: create, read, update,
+uvicorn-served fake (once on each store: memory, and the SQLite the dev server
+uses) and make 2,000 mixed calls between them: create, read, update,
 list by a per-thread tag, variations, runs and heartbeats, inline assets. Every
 answer is checked against what *that* thread asked for: the id it created, the
 title it wrote, the tag it filtered by. A response delivered to the wrong caller,
@@ -13,6 +14,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,9 +27,11 @@ TOTAL_CALLS = 2000
 CALLS_PER_THREAD = TOTAL_CALLS // THREADS
 
 
-@pytest.fixture(scope="module")
-def fake() -> Iterator[FakeChronicle]:
-    with FakeChronicle.start() as fake:
+@pytest.fixture(params=["memory", "sqlite"])
+def fake(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[FakeChronicle]:
+    """uvicorn over each store; SQLite is what the dev server keeps its state in."""
+    data_dir = tmp_path / "fake-data" if request.param == "sqlite" else None
+    with FakeChronicle.start(data_dir=data_dir) as fake:
         yield fake
 
 
@@ -141,4 +145,4 @@ def test_sixteen_threads_share_one_chronicle(fake: FakeChronicle, figures: Any) 
         for w in workers:
             assert {e for e, tags in owners.items() if tags == [w.tag]} == set(w.mine)
     figures.set("concurrency: threads sharing one Chronicle", THREADS)
-    figures.set("concurrency: calls made", total)
+    figures.add("concurrency: calls made (memory and SQLite stores)", total)

@@ -1,0 +1,172 @@
+"""fail_on_crash(): exceptions and SIGTERM become fail(), never success."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+from typing import TYPE_CHECKING
+
+import pytest
+
+from methodic import Chronicle, Run
+from methodic.run import Terminated
+
+from .conftest import new_run_id
+
+if TYPE_CHECKING:
+    from methodic_fake.harness import FakeChronicle
+
+
+def test_an_exception_fails_the_run_as_a_crash_and_propagates(
+    worker: Chronicle, researcher: Chronicle, run_id: str
+) -> None:
+    run = Run(worker, run_id)
+
+    with pytest.raises(RuntimeError, match="CUDA out of memory"), run.fail_on_crash():
+        run.start()
+        raise RuntimeError("CUDA out of memory")
+
+    failed = researcher.runs.get(run_id)
+    assert failed.state == "failed" and failed.failure_reason == "crash"
+    assert failed.failure_message == "RuntimeError: CUDA out of memory"
+
+
+def test_keyboard_interrupt_is_an_abandon(
+    worker: Chronicle, researcher: Chronicle, run_id: str
+) -> None:
+    run = Run(worker, run_id)
+
+    with pytest.raises(KeyboardInterrupt), run.fail_on_crash():
+        run.start()
+        raise KeyboardInterrupt
+
+    assert researcher.runs.get(run_id).failure_reason == "abandoned"
+
+
+def test_a_pending_run_that_crashes_is_failed_too(
+    worker: Chronicle, researcher: Chronicle, run_id: str
+) -> None:
+    run = Run(worker, run_id)
+    with pytest.raises(ValueError), run.fail_on_crash():
+        run.get_variation_config()
+        raise ValueError("bad config")
+    assert researcher.runs.get(run_id).state == "failed"
+
+
+def test_a_finished_run_is_left_alone(
+    worker: Chronicle, researcher: Chronicle, run_id: str
+) -> None:
+    run = Run(worker, run_id)
+
+    with pytest.raises(OSError), run.fail_on_crash():
+        run.start()
+        run.succeed()
+        raise OSError("cleanup failed after success")
+
+    assert researcher.runs.get(run_id).state == "succeeded"
+
+
+def test_a_clean_exit_reports_nothing(
+    worker: Chronicle, researcher: Chronicle, run_id: str
+) -> None:
+    run = Run(worker, run_id)
+    with run.fail_on_crash():
+        run.start()
+    assert researcher.runs.get(run_id).state == "running"
+
+
+def test_an_unreportable_failure_keeps_the_original_exception(
+    worker: Chronicle,
+    run_id: str,
+    fake: FakeChronicle,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    run = Run(worker, run_id)
+    run.start()
+    fake.faults.add("runs.fail", "status", status=503)
+
+    with pytest.raises(ZeroDivisionError), run.fail_on_crash():
+        _ = 1 / 0
+
+    assert "could not report run" in caplog.text
+
+
+def test_the_sigterm_handler_is_installed_then_restored(worker: Chronicle, run_id: str) -> None:
+    before = signal.getsignal(signal.SIGTERM)
+    run = Run(worker, run_id)
+
+    with run.fail_on_crash():
+        inside = signal.getsignal(signal.SIGTERM)
+
+    assert inside is not before and callable(inside)
+    assert signal.getsignal(signal.SIGTERM) is before
+
+
+def test_an_ignored_sigterm_stays_ignored(worker: Chronicle, run_id: str) -> None:
+    previous = signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    try:
+        with Run(worker, run_id).fail_on_crash():
+            assert signal.getsignal(signal.SIGTERM) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def test_outside_the_main_thread_no_handler_but_still_fails(
+    worker: Chronicle, researcher: Chronicle, run_id: str
+) -> None:
+    before = signal.getsignal(signal.SIGTERM)
+    caught: list[BaseException] = []
+
+    def body() -> None:
+        run = Run(worker, run_id)
+        try:
+            with run.fail_on_crash():
+                assert signal.getsignal(signal.SIGTERM) is before
+                run.start()
+                raise LookupError("in a worker thread")
+        except LookupError as err:
+            caught.append(err)
+
+    thread = threading.Thread(target=body)
+    thread.start()
+    thread.join()
+
+    assert len(caught) == 1
+    assert researcher.runs.get(run_id).failure_reason == "crash"
+
+
+def test_sigterm_fails_the_run_and_exits_like_a_signal_death(fake: FakeChronicle) -> None:
+    run_id = new_run_id(fake)
+    script = textwrap.dedent(
+        f"""
+        import time
+        from methodic import Chronicle, Run
+        run = Run(Chronicle(), {run_id!r})
+        with run.fail_on_crash():
+            run.start()
+            print("training", flush=True)
+            time.sleep(60)
+            run.succeed()
+        """
+    )
+    child = subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    assert child.stdout is not None
+    assert child.stdout.readline().strip() == "training"
+
+    child.send_signal(signal.SIGTERM)
+    _, err = child.communicate(timeout=30)
+
+    assert child.returncode == 128 + signal.SIGTERM, err
+    failed = fake.client("researcher").runs.get(run_id)
+    assert failed.state == "failed" and failed.failure_reason == "crash"
+    assert failed.failure_message == f"terminated by signal {int(signal.SIGTERM)}"
+
+
+def test_terminated_is_a_system_exit_with_the_shell_code() -> None:
+    exc = Terminated(signal.SIGTERM)
+    assert isinstance(exc, SystemExit) and exc.code == 143 and exc.signum == signal.SIGTERM

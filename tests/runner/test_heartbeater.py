@@ -1,0 +1,129 @@
+"""The background heartbeater: beats, stops cleanly, surfaces reaping."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+import threading
+from functools import partial
+from typing import TYPE_CHECKING
+
+import pytest
+
+from methodic import Chronicle, ConflictError, Run
+from methodic.run import Heartbeater
+
+from .conftest import wait_until
+
+if TYPE_CHECKING:
+    from methodic_fake.harness import FakeChronicle
+
+
+def _beats_at_least(beater: Heartbeater, n: int) -> bool:
+    return beater.beats >= n
+
+
+def _heartbeat_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name.startswith("methodic-heartbeat")]
+
+
+def test_beats_periodically_and_stops_on_exit(
+    worker: Chronicle, researcher: Chronicle, run_id: str
+) -> None:
+    run = Run(worker, run_id).start()
+    progress = {"step": 0}
+
+    with run.heartbeating(interval=0.02, progress=lambda: progress) as beater:
+        assert beater.running
+        [thread] = _heartbeat_threads()
+        assert thread.daemon
+        for step in range(1, 4):
+            progress["step"] = step
+            wait_until(partial(_beats_at_least, beater, beater.beats + 2))
+
+    assert not beater.running
+    assert _heartbeat_threads() == []
+    assert beater.error is None and beater.failures == 0
+    assert researcher.runs.get(run_id).progress == {"step": 3}
+
+
+def test_reaping_is_surfaced_to_the_main_thread(
+    worker: Chronicle, researcher: Chronicle, run_id: str, fake: FakeChronicle
+) -> None:
+    run = Run(worker, run_id).start()
+    fake.advance(seconds=16 * 60)  # past the 15-minute watchdog
+
+    with pytest.raises(ConflictError) as caught, run.heartbeating(interval=0.02) as beater:
+        wait_until(lambda: not beater.running)
+
+    assert beater.error is caught.value
+    assert caught.value.status_code == 409
+    # Recorded: later calls fail fast instead of pretending the run is alive.
+    with pytest.raises(ConflictError):
+        run.succeed()
+    with pytest.raises(ConflictError):
+        run.heartbeat()
+    reaped = researcher.runs.get(run_id)
+    assert reaped.state == "failed" and reaped.failure_reason == "heartbeat_timeout"
+
+
+def test_finishing_inside_the_block_is_not_mistaken_for_reaping(
+    worker: Chronicle, researcher: Chronicle, run_id: str
+) -> None:
+    run = Run(worker, run_id).start()
+
+    with run.heartbeating(interval=0.01) as beater:
+        wait_until(lambda: beater.beats >= 1)
+        run.succeed()
+        wait_until(lambda: not beater.running)
+
+    assert beater.error is None
+    assert researcher.runs.get(run_id).state == "succeeded"
+
+
+def test_an_error_in_the_block_is_not_masked(worker: Chronicle, run_id: str) -> None:
+    run = Run(worker, run_id).start()
+
+    with pytest.raises(ValueError, match="boom"), run.heartbeating(interval=0.02):
+        raise ValueError("boom")
+
+    assert _heartbeat_threads() == []
+
+
+def test_transient_failures_are_retried_at_the_next_beat(
+    worker: Chronicle, run_id: str, fake: FakeChronicle
+) -> None:
+    run = Run(worker, run_id).start()
+    fake.faults.add("runs.heartbeat", "status", status=503, times=2)
+
+    with run.heartbeating(interval=0.02) as beater:
+        wait_until(lambda: beater.beats >= 2)
+
+    assert beater.failures == 2 and beater.error is None
+
+
+def test_interval_must_be_positive(worker: Chronicle, run_id: str) -> None:
+    run = Run(worker, run_id)
+    with pytest.raises(ValueError, match="interval"), run.heartbeating(interval=0):
+        pass
+
+
+def test_the_heartbeater_never_keeps_the_process_alive(fake: FakeChronicle) -> None:
+    from .conftest import new_run_id
+
+    run_id = new_run_id(fake)
+    script = textwrap.dedent(
+        f"""
+        from methodic import Chronicle, Run
+        run = Run(Chronicle(), {run_id!r}).start()
+        beating = run.heartbeating(interval=3600)
+        beating.__enter__()          # never exited: the interpreter must still exit
+        print("started", flush=True)
+        """
+    )
+    child = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=30
+    )
+    assert child.returncode == 0, child.stderr
+    assert child.stdout.strip() == "started"

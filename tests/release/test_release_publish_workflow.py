@@ -129,7 +129,7 @@ def test_build_job_checks_the_tag_against_the_version_before_building(
         return lambda step: re.search(pattern, step.get("run", "")) is not None
 
     check = _step_index(
-        steps, runs(r"tools/release/check_tag_version\.py --tag \"\$TAG\"$"), "checking the tag"
+        steps, runs(r"\.ci/release/check_tag_version\.py --tag \"\$TAG\"$"), "checking the tag"
     )
     # The tag reaches the script through env, never spliced into the shell text.
     assert steps[check]["env"]["TAG"] == "${{ github.ref_name }}"

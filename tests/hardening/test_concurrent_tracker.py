@@ -2,10 +2,12 @@
 
 Four processes share one tracker file and one run (against a uvicorn-served fake):
 
-1. *upload*: each uploads fresh two-component assets, journals three more and dies
-   with ``os._exit`` while holding their claims (a crashed runner);
-2. *resume*: four new processes each upload fresh assets of their own while
-   competing to finish the dead processes' journal entries.
+1. *upload*: each uploads fresh two-component assets (``Run.upload_asset`` and
+   ``Run.register_and_upload_async``), journals three more — one not yet sent, two
+   with background transfers in flight — and dies with ``os._exit`` while holding
+   their claims (a crashed runner);
+2. *resume*: four new processes each upload fresh assets of their own, then compete
+   with ``Run.resume_uploads()`` to finish the dead processes' journal entries.
 
 Afterwards: no process saw ``database is locked`` (or any other error), the journal
 is empty, every upload exists on the server exactly once and is ``ready``, and
@@ -83,11 +85,15 @@ def test_four_processes_share_one_tracker(
     abandoned = {name for r in crashed for name in r["abandoned"]}
     assert len(abandoned) == PROCESSES * 3
     with UploadTracker(tmp_path / "shared-journal.sqlite3") as tracker:
-        assert {u.name for u in tracker.incomplete()} == abandoned
+        # A background transfer may have finished just before its process died; the
+        # rest (at least the never-sent one per process) are in the journal.
+        left = {u.name for u in tracker.incomplete()}
+    assert left <= abandoned
+    assert len(left) >= PROCESSES, left
 
     resumers = _run_phase("resume", fake, run.id, tmp_path)
     resumed = Counter(name for r in resumers for name in r["resumed"])
-    assert set(resumed) == abandoned, "some abandoned upload was never resumed"
+    assert set(resumed) == left, "some crashed upload was never resumed"
     assert all(n == 1 for n in resumed.values()), f"resumed more than once: {resumed}"
 
     with UploadTracker(tmp_path / "shared-journal.sqlite3") as tracker:
@@ -102,4 +108,4 @@ def test_four_processes_share_one_tracker(
     assert all(a.state == "ready" for a in assets), [a for a in assets if a.state != "ready"]
     figures.set("tracker: processes sharing one file (per phase)", PROCESSES)
     figures.set("tracker: uploads completed exactly once", len(assets))
-    figures.set("tracker: crashed uploads resumed", len(abandoned))
+    figures.set("tracker: crashed uploads resumed", len(left))

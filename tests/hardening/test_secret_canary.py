@@ -191,9 +191,14 @@ def test_canary_keys_leak_nowhere(
     run.heartbeat(progress={"step": 1})
     payload = tmp_path / "weights.bin"
     payload.write_bytes(b"w" * 4096)
-    engine = UploadEngine(worker, tracker)
-    asset = engine.upload(kind="checkpoint", name="ckpt", files={"weights": payload}, run_id=run_id)
+    asset = run.upload_asset("checkpoint", "ckpt", {"weights": payload})
+    background = run.register_and_upload_async("output", "eval", {"metrics": payload})
+    run.upload_inline("environment", "env", {"python": "3"})
+    assert background.result(timeout=30).state == "ready"
     download_asset(worker, asset, tmp_path / "down")
+    resumed_run = Run(worker, researcher.runs.create(variation.id, resume_from_run_id=run_id))
+    assert resumed_run.download_checkpoint(tmp_path / "resume") is not None
+    engine = UploadEngine(worker, tracker)
     # An upload left unfinished in the journal: its row must not hold a key either.
     half = engine.register(kind="output", name="half", files={"part": payload}, run_id=run_id)
     assert half.record.claim_token is not None
@@ -207,6 +212,7 @@ def test_canary_keys_leak_nowhere(
         worker.assets,
         exp,
         run,
+        resumed_run,
         tracker,
         fake,
         asset,
@@ -236,10 +242,12 @@ def test_canary_keys_leak_nowhere(
             dead.runs.heartbeat(run_id)
         failures.append(info.value)
     payload.write_bytes(b"changed")  # the journaled file changed: resuming must refuse
-    for upload in tracker.incomplete():
-        with pytest.raises(ChronicleError) as info:
-            engine.resume(upload)
-        failures.append(info.value)
+    with pytest.raises(ChronicleError) as info:
+        run.resume_uploads()
+    failures.append(info.value)
+    with pytest.raises(ChronicleError) as info:
+        run.succeed()  # refused: the journal still holds an unfinished upload
+    failures.append(info.value)
     for exc in failures:
         texts.extend((f"{type(exc).__name__}", t) for t in _exception_texts(exc))
     run.fail(reason="crash", message="canary test")

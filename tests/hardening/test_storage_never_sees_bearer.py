@@ -4,8 +4,9 @@ A tiny ASGI middleware wraps the fake's app and records the headers of every
 request that arrives under ``/_storage`` (the fake's object store, reached through
 presigned URLs). The SDK then uploads and downloads through every path it has,
 over a real socket (uvicorn) and in-process: the upload engine (presign, PUT,
-finalize), a resumed upload with refreshed URLs, streaming download, and the raw
-``Transport.storage_request``. Server-side, no storage request may carry an
+finalize), a resumed upload with refreshed URLs, ``Run.upload_asset``,
+``Run.register_and_upload_async``, ``Run.download_checkpoint``, streaming download,
+and the raw ``Transport.storage_request``. Server-side, no storage request may carry an
 ``Authorization`` header or any header value containing a token, and there must
 have been storage traffic to check (so the assertion can't pass vacuously).
 """
@@ -19,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from methodic import Chronicle
+from methodic import Chronicle, Run
 from methodic.tracker import UploadTracker
 from methodic.uploads import UploadEngine, download_asset
 from methodic_fake import FakeChronicle
@@ -71,6 +72,12 @@ def _exercise_storage(researcher: Chronicle, chronicle: Chronicle, tmp_path: Pat
         tracker.release(half.record.key, half.record.claim_token)
         (record,) = tracker.incomplete()
         assert engine.resume(record) is not None
+        # The runner's own paths: sync and background uploads, checkpoint download.
+        handle = Run(chronicle, run.id, tracker=tracker)
+        handle.upload_asset("checkpoint", "via run", {"a": first})
+        handle.register_and_upload_async("output", "in background", {"b": second}).result(30)
+        resumed = Run(chronicle, researcher.runs.create(var.id, resume_from_run_id=run.id))
+        assert resumed.download_checkpoint(tmp_path / "resume") is not None
     # The raw transport seam, for callers that bypass the engine.
     urls = chronicle.assets.download_urls(asset.id)
     response = chronicle.transport.storage_request("GET", urls["b"])

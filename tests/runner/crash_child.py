@@ -65,8 +65,8 @@ class _Crash:
         # one pass is the n-th.
         with self._lock:
             self.seen[point] = count = self.seen.get(point, 0) + 1
-        # Tells the parent how far a randomly-timed kill got.
-        print(f"at {point}", flush=True)
+            # Tells the parent how far a randomly-timed kill got (one line per pass).
+            print(f"at {point}", flush=True)
         if point == self.point and count == self.nth:
             _die()
 

@@ -65,7 +65,7 @@ DOUBLE_CRASHES = [("after_asset_id", "mid_put:2"), ("mid_put:1", "after_mark:1")
 class Scenario:
     label: str
     crash_at: str | None = None  # named journal point in the uploader
-    kill_after: float | None = None  # or a SIGKILL after this many seconds
+    kill_at: float | None = None  # or a SIGKILL this far (0..1) into a normal upload
     fault: tuple[str, int, int] | None = None  # or a storage fault
     resume_crash_at: str | None = None  # the first resumer dies here too
 
@@ -73,8 +73,9 @@ class Scenario:
 def _scenarios(rng: random.Random) -> list[Scenario]:
     scenarios = [Scenario(f"crash at {p}", crash_at=p) for p in NAMED_POINTS]
     scenarios += [
-        Scenario(f"SIGKILL after {delay:.3f}s", kill_after=delay)
-        for delay in (rng.uniform(0.0, 0.5) for _ in range(TIMED_KILLS))
+        # Stratified: one random moment in each 1/TIMED_KILLS of the upload's duration.
+        Scenario(f"SIGKILL {fraction:.0%} into the upload", kill_at=fraction)
+        for fraction in ((i + rng.random()) / TIMED_KILLS for i in range(TIMED_KILLS))
     ]
     scenarios += [Scenario(f"storage fault {f[0]}", fault=f) for f in STORAGE_FAULTS]
     scenarios += [
@@ -95,6 +96,7 @@ class Harness:
         self.files = make_files(self.src, SIZES, seed=SEED)
         self.shas = {n: hashlib.sha256(p.read_bytes()).hexdigest() for n, p in self.files.items()}
         self.workdir = workdir
+        self.upload_seconds = 0.5
         exp = self.researcher.experiments.create("crash torture")
         self.researcher.experiments.commit(exp.id)
         self.variation_id = self.researcher.variations.create(exp.id, config={"x": 1}).id
@@ -124,6 +126,23 @@ class Harness:
         faults.add("assets.create", "latency", seconds=0.08)
         faults.add("storage.put", "latency", seconds=0.12, times=3)
         faults.add("assets.finalize", "latency", seconds=0.08)
+
+    def calibrate(self) -> None:
+        """Time one undisturbed upload (with widened windows) to scale the timed kills.
+
+        Scaling to this machine's speed, rather than using fixed delays, keeps the
+        random kills spread over the whole journal on a fast or a loaded machine.
+        """
+        run_id = self.new_run()
+        self.widen_windows()
+        uploader = self.spawn("upload", run_id)
+        assert uploader.stdout is not None
+        assert uploader.stdout.readline().strip() == "ready"
+        started = time.monotonic()
+        code, _, err = _finish(uploader)
+        self.upload_seconds = time.monotonic() - started
+        assert code == 0, err
+        self.verify(run_id, "calibration")
 
     def verify(self, run_id: str, context: str) -> None:
         assets = list(self.researcher.assets.iter(run_id=run_id))
@@ -155,14 +174,14 @@ def _run_scenario(h: Harness, scenario: Scenario) -> str:
     if scenario.fault is not None:
         kind, status, after_bytes = scenario.fault
         h.fake.faults.add("storage.put", kind, status=status, after_bytes=after_bytes)
-    if scenario.kill_after is not None:
+    if scenario.kill_at is not None:
         h.widen_windows()
 
     uploader = h.spawn("upload", run_id, scenario.crash_at)
-    if scenario.kill_after is not None:
+    if scenario.kill_at is not None:
         assert uploader.stdout is not None
         assert uploader.stdout.readline().strip() == "ready", context
-        time.sleep(scenario.kill_after)
+        time.sleep(scenario.kill_at * h.upload_seconds)
         uploader.send_signal(signal.SIGKILL)
     code, out, err = _finish(uploader)
     reached = [line[3:] for line in out.splitlines() if line.startswith("at ")]
@@ -189,10 +208,11 @@ def _run_scenario(h: Harness, scenario: Scenario) -> str:
 def test_sigkill_anywhere_in_the_journal_is_recoverable(harness: Harness) -> None:
     scenarios = _scenarios(random.Random(SEED))
     assert len(scenarios) >= 30
+    harness.calibrate()
     landed: Counter[str] = Counter()
     for scenario in scenarios:
         last = _run_scenario(harness, scenario)
-        if scenario.kill_after is not None:
+        if scenario.kill_at is not None:
             landed[last] += 1
     # Shown with -s: where the randomly-timed kills fell (e.g. mid_put, after_post...).
     print("timed kills landed after:", dict(landed))

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
     from methodic.client import Chronicle
     from methodic.tracker import UploadTracker
-    from methodic.uploads import PreparedUpload, ProgressArg, UploadEngine
+    from methodic.uploads import PreparedUpload, ProgressArg, ProgressCallback, UploadEngine
 
 __all__ = ["Heartbeater", "Run", "Terminated", "environment_snapshot"]
 
@@ -409,7 +409,7 @@ class Run(Handle[types.Run]):
                 self._engine = UploadEngine(self._chronicle, tracker)
             return self._engine
 
-    def _transfer(self, prepared: PreparedUpload, progress: Any) -> types.Asset:
+    def _transfer(self, prepared: PreparedUpload, progress: ProgressCallback | None) -> types.Asset:
         key = prepared.record.key
         with self._uploads_lock:
             self._active[key] = prepared

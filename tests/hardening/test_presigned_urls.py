@@ -167,6 +167,7 @@ def test_put_url_path_swaps_are_403(
         _assert_403(storage.put(_with_path(url_a, new_path), content=OTHER), label)
     assert _components(upload) == {"a": False, "b": False}
     assert fake.client("researcher").assets.get(upload["other"]).components[0].uploaded is False
+    assert storage.put(url_a, content=DATA).status_code == 200
 
 
 def test_put_url_cannot_download_and_get_url_cannot_upload(
@@ -203,16 +204,14 @@ def test_expired_urls_are_403(fake: FakeChronicle, storage: Any, upload: dict[st
     assert storage.put(fresh["a"], content=DATA).status_code == 200
 
 
-def test_url_from_one_fake_is_refused_by_another(upload: dict[str, Any]) -> None:
+def test_url_from_one_fake_is_refused_by_another(storage: Any, upload: dict[str, Any]) -> None:
     url = upload["urls"]["a"]
-    with FakeChronicle.in_process() as other, _storage_client(other) as storage:
-        c = other.client("researcher")
-        # Give the second fake an asset with the very same id is impossible, so the
-        # best it can do is refuse: a 403 (bad signature) or a 404 (no such asset).
-        response = storage.put(url, content=DATA)
-        assert response.status_code in (403, 404), response.text
-        assert response.json()["detail"]
-        assert c.assets.list().items == []
+    with FakeChronicle.in_process() as other, _storage_client(other) as elsewhere:
+        # Each fake signs with its own random secret, and checks the signature before
+        # looking anything up, so the answer is 403 (not a 404 that confirms an id).
+        _assert_403(elsewhere.put(url, content=DATA), "another fake's URL")
+        assert other.client("researcher").assets.list().items == []
+    assert storage.put(url, content=DATA).status_code == 200
 
 
 def test_bearer_token_on_storage_is_refused(
@@ -226,3 +225,4 @@ def test_bearer_token_on_storage_is_refused(
     assert "authorization" in response.json()["detail"].lower()
     assert fake.worker_key not in response.text
     assert _components(upload) == {"a": False, "b": False}
+    assert storage.put(upload["urls"]["a"], content=DATA).status_code == 200

@@ -150,7 +150,13 @@ def describe_file(
 
 
 class _Progress:
-    """Byte counter shared by one upload's component threads; also keeps the lease."""
+    """Byte counters shared by one upload's component threads; also keeps the lease.
+
+    ``done`` counts bytes handed to the network (what a progress bar shows);
+    ``stored`` counts bytes of components whose PUT storage has acknowledged, which
+    is what "pending" means for heartbeats: socket buffers can swallow a whole small
+    file long before it is stored.
+    """
 
     def __init__(
         self,
@@ -161,6 +167,7 @@ class _Progress:
     ) -> None:
         self.total = total
         self.done = 0
+        self.stored = 0
         self._callback = callback
         self._renew = renew
         self._renew_every = lease / 4
@@ -169,7 +176,11 @@ class _Progress:
 
     @property
     def pending(self) -> int:
-        return max(self.total - self.done, 0)
+        return max(self.total - self.stored, 0)
+
+    def confirm(self, n: int) -> None:
+        with self._lock:
+            self.stored += n
 
     def add(self, n: int) -> None:
         with self._lock:
@@ -209,7 +220,7 @@ class PreparedUpload:
 
     @property
     def pending_bytes(self) -> int:
-        """Bytes not yet sent (an estimate while a transfer is running)."""
+        """Bytes of components storage has not yet acknowledged."""
         if self._progress is None:
             return self.record.pending_bytes
         return self._progress.pending
@@ -398,7 +409,7 @@ class UploadEngine:
         for component in missing:
             _check_unchanged(record, component)
         state = self._progress(record, progress)
-        state.done = state.total - sum(c.size for c in missing)
+        state.done = state.stored = state.total - sum(c.size for c in missing)
         state.report()
         if missing:
             urls = self.chronicle.assets.upload_urls(asset_id)
@@ -473,6 +484,7 @@ class UploadEngine:
             # and send this component once more from the start.
             url = refresher.refresh(component.name)
             self._put_stream(record, component, url, state)
+        state.confirm(component.size)
         self.tracker.mark_uploaded(record.key, component.name)
 
     def _put_stream(

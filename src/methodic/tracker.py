@@ -457,6 +457,9 @@ def _pid_alive(pid: int) -> bool:
     if pid == os.getpid():
         # Our own process is alive; the claim is held by another thread of ours.
         return True
+    if os.name == "nt":
+        # os.kill(pid, 0) would send CTRL_C_EVENT on Windows: rely on the lease there.
+        return True
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

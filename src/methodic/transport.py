@@ -187,7 +187,7 @@ class Transport:
                 headers=request_headers,
                 timeout=self._timeout,
             )
-        except httpx.TransportError as err:
+        except httpx.RequestError as err:
             if logger.isEnabledFor(logging.DEBUG):
                 logger.debug(
                     "%s %s -> %s (%.1f ms)",
@@ -235,7 +235,7 @@ class Transport:
         start = time.perf_counter()
         try:
             response = self.http_client.send(request, auth=None)
-        except httpx.TransportError as err:
+        except httpx.RequestError as err:
             raise _connection_error(method, request.url, err) from err
         self._storage_log(request, response, start)
         if not response.is_success:
@@ -256,18 +256,18 @@ class Transport:
         start = time.perf_counter()
         try:
             response = self.http_client.send(request, auth=None, stream=True)
-        except httpx.TransportError as err:
+        except httpx.RequestError as err:
             raise _connection_error(method, request.url, err) from err
         try:
             self._storage_log(request, response, start)
             if not response.is_success:
                 try:
                     response.read()
-                except httpx.TransportError as err:
+                except httpx.RequestError as err:
                     raise _connection_error(method, request.url, err) from err
                 raise error_from_response(response, redact=self._api_key)
             yield response
-        except httpx.TransportError as err:
+        except httpx.RequestError as err:
             # A connection dropped mid-body surfaces here, inside the caller's loop.
             raise _connection_error(method, request.url, err) from err
         finally:
@@ -293,9 +293,13 @@ class Transport:
         request_headers = dict(self._storage_headers)
         if headers:
             request_headers.update(headers)
-        request = self.http_client.build_request(
-            method, url, content=content, headers=request_headers, timeout=self._timeout
-        )
+        try:
+            request = self.http_client.build_request(
+                method, url, content=content, headers=request_headers, timeout=self._timeout
+            )
+        except httpx.InvalidURL:
+            # Not `from err`, and the URL not echoed: it carries a live signature.
+            raise ChronicleError(f"{method} to a presigned URL that is not a valid URL") from None
         # The merge above includes the client's own default headers; a presigned URL
         # carries its own authority, so strip any bearer token whatever its origin.
         request.headers.pop("Authorization", None)
@@ -339,7 +343,7 @@ def _safe_url(url: httpx.URL | str) -> str:
 
 
 def _connection_error(
-    method: str, url: httpx.URL | str, err: httpx.TransportError
+    method: str, url: httpx.URL | str, err: httpx.RequestError
 ) -> APIConnectionError:
     cls = APITimeoutError if isinstance(err, httpx.TimeoutException) else APIConnectionError
     verb = "timed out" if cls is APITimeoutError else "failed"

@@ -233,7 +233,8 @@ class PresignedAsset(Model):
     """``POST /assets`` with presign: the pending asset and one upload URL per component."""
 
     asset: Asset
-    upload_urls: dict[str, str]
+    # Each URL is a bearer credential until it expires: keep it out of reprs and logs.
+    upload_urls: dict[str, str] = field(repr=False)
 
 
 @dataclass

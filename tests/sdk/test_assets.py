@@ -49,6 +49,24 @@ def test_create_always_presigns(api: ScriptedAPI, chronicle: Chronicle) -> None:
     assert api.last.headers["Idempotency-Key"] == "idem-1"
 
 
+def test_create_accepts_the_wire_presign_flag_and_hides_urls_from_repr(
+    api: ScriptedAPI, chronicle: Chronicle
+) -> None:
+    api.route(
+        "POST",
+        "/assets",
+        status=201,
+        json={"asset": ASSET, "upload_urls": {"m.bin": "http://s/u?signature=LIVE"}},
+    )
+    spec = types.ComponentSpec("m.bin", 10, SHA)
+    presigned = chronicle.assets.create(kind="output", name="m", components=[spec], presign=True)
+    assert body_of(api.last)["presign"] is True
+    # A presigned URL is a credential until it expires: a logged repr must not carry it.
+    assert "LIVE" not in repr(presigned)
+    with pytest.raises(ValueError, match="create_inline"):
+        chronicle.assets.create(kind="output", name="m", components=[spec], presign=False)  # type: ignore[arg-type]
+
+
 def test_create_inline_text(api: ScriptedAPI, chronicle: Chronicle) -> None:
     api.route("POST", "/assets", status=201, json={**ASSET, "state": "ready"})
     asset = chronicle.assets.create_inline(

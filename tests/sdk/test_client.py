@@ -193,3 +193,25 @@ def test_one_client_shared_by_threads(api: ScriptedAPI, chronicle: Chronicle) ->
         t.join()
     assert errors == []
     assert api.count("GET", "/experiments/e1") == 80
+
+
+def test_close_waits_for_queued_background_uploads() -> None:
+    # docs/sdk.md promises it: leaving `with Chronicle()` must not drop queued uploads.
+    import time
+
+    chronicle = Chronicle(BASE_URL, API_KEY, http_client=httpx.Client())
+    finished: list[int] = []
+    gate = threading.Event()
+
+    def upload(n: int) -> None:
+        gate.wait(5)
+        time.sleep(0.05)
+        finished.append(n)
+
+    for n in range(6):  # more than the pool's workers: some are still queued
+        chronicle._upload_executor.submit(upload, n)
+    gate.set()
+    chronicle.close()
+    assert sorted(finished) == list(range(6))
+    with pytest.raises(ChronicleError, match="closed"):
+        chronicle._upload_executor.submit(upload, 7)

@@ -160,6 +160,30 @@ def test_timeout_is_wrapped(cause: Exception) -> None:
     assert "timed out" in str(info.value)
 
 
+@pytest.mark.parametrize(
+    "cause",
+    [httpx.DecodingError("invalid gzip body"), httpx.TooManyRedirects("too many redirects")],
+)
+def test_every_httpx_request_error_is_wrapped(cause: Exception) -> None:
+    # Not only TransportError: a broken body encoding or a redirect loop is still
+    # "no usable response", and must not escape as a raw httpx exception.
+    chronicle = Chronicle(BASE_URL, API_KEY, http_client=_failing_client(cause))
+    with pytest.raises(APIConnectionError) as info:
+        chronicle.experiments.get("e1")
+    assert info.value.__cause__ is cause
+    with pytest.raises(APIConnectionError):
+        chronicle.transport.storage_request("GET", BASE_URL + "/_storage/a/b?signature=s")
+
+
+def test_malformed_presigned_url_raises_chronicle_error() -> None:
+    chronicle = Chronicle(BASE_URL, API_KEY, http_client=_failing_client(AssertionError()))
+    with pytest.raises(ChronicleError, match="presigned URL"):
+        chronicle.transport.storage_request("PUT", "http://[::1/_storage/a?signature=s")
+    stream = chronicle.transport.storage_stream("GET", "http://[::1/_storage/a?signature=s")
+    with pytest.raises(ChronicleError, match="presigned URL"), stream:
+        pass
+
+
 def test_non_json_success_body_raises_chronicle_error(
     api: ScriptedAPI, chronicle: Chronicle
 ) -> None:

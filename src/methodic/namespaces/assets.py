@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, Literal
 
 from methodic.errors import ChronicleError
 from methodic.namespaces._base import Namespace
@@ -30,12 +30,22 @@ class Assets(Namespace):
         kind: str,
         name: str,
         components: Sequence[ComponentSpec | Mapping[str, Any]],
+        presign: Literal[True] = True,
         run_id: str | None = None,
         experiment_id: str | None = None,
         metadata: Mapping[str, Any] | None = None,
         idempotency_key: str | None = None,
     ) -> PresignedAsset:
-        """Register a pending asset and get one presigned upload URL per component."""
+        """Register a pending asset and get one presigned upload URL per component.
+
+        ``presign`` can only be true (it mirrors the wire field); small payloads that
+        need no storage round trip go through ``create_inline``.
+
+            created = chronicle.assets.create(kind="checkpoint", name="step-100",
+                                              components=[spec], run_id=run_id)
+        """
+        if presign is not True:
+            raise ValueError("assets.create always presigns; use create_inline for inline content")
         body: dict[str, Any] = {
             "kind": kind,
             "name": name,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from collections.abc import Mapping
 from urllib.parse import urlencode
@@ -20,6 +21,11 @@ from methodic_fake.errors import Forbidden
 
 DEFAULT_TTL = 3600.0
 _OPS = {"put": "PUT", "get": "GET"}
+# The exact spellings `sign` produces. The HMAC covers the parsed expiry, so a
+# looser parse (int() takes "+1", "01", " 1", "1_0", fullwidth digits) would let
+# a rewritten URL through: every parameter must be byte-for-byte canonical.
+_EXPIRES = re.compile(r"[1-9][0-9]{0,11}")
+_SIGNATURE = re.compile(r"[0-9a-f]{64}")
 
 
 def storage_path(asset_id: str, component: str) -> str:
@@ -54,12 +60,14 @@ class UrlSigner:
         op = query["op"]
         if _OPS.get(op) != method:
             raise Forbidden(f"presigned URL is for op={op!r}, not {method}")
-        try:
-            expires = int(query["expires"])
-        except ValueError:
-            raise Forbidden("invalid presigned URL: bad expires") from None
+        raw_expires, signature = query["expires"], query["signature"]
+        if _EXPIRES.fullmatch(raw_expires) is None:
+            raise Forbidden("invalid presigned URL: bad expires")
+        if _SIGNATURE.fullmatch(signature) is None:
+            raise Forbidden("invalid presigned URL signature")
+        expires = int(raw_expires)
         expected = self._signature(method, storage_path(asset_id, component), expires)
-        if not hmac.compare_digest(expected.encode(), query["signature"].encode()):
+        if not hmac.compare_digest(expected.encode(), signature.encode()):
             raise Forbidden("invalid presigned URL signature")
         if self._clock.now() > expires:
             raise Forbidden("presigned URL expired")

@@ -74,6 +74,35 @@ def test_tampered_urls_are_403(fake: FakeChronicle, pending: tuple[str, str], ta
     assert response.headers["x-request-id"]
 
 
+@pytest.mark.parametrize(
+    "rewrite",
+    [
+        lambda v: "+" + v,
+        lambda v: "0" + v,
+        lambda v: " " + v,
+        lambda v: v + " ",
+        lambda v: v[:2] + "_" + v[2:],
+        lambda v: "\uff11" + v[1:],  # a fullwidth digit: int() accepts it
+    ],
+    ids=["plus", "leading-zero", "leading-space", "trailing-space", "underscore", "fullwidth"],
+)
+def test_rewritten_expires_is_403(fake: FakeChronicle, pending: tuple[str, str], rewrite) -> None:  # type: ignore[no-untyped-def]
+    # The signature covers the expiry as sent: a value int() reads the same way
+    # but spelled differently is a different URL, and must not be honoured.
+    asset_id, url = pending
+    expires = dict(parse_qsl(urlsplit(url).query))["expires"]
+    response = fake.http(None).put(with_query(url, expires=rewrite(expires)), content=DATA)
+    assert response.status_code == 403, response.text
+    assert fake.backend.registry.assets[asset_id].components[0].uploaded is False
+
+
+def test_rewritten_signature_case_is_403(fake: FakeChronicle, pending: tuple[str, str]) -> None:
+    _, url = pending
+    signature = dict(parse_qsl(urlsplit(url).query))["signature"]
+    response = fake.http(None).put(with_query(url, signature=signature.upper()), content=DATA)
+    assert response.status_code == 403
+
+
 def test_url_from_another_fake_is_403(pending: tuple[str, str]) -> None:
     from methodic_fake import FakeChronicle
 

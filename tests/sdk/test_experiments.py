@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from methodic import Chronicle, types
+import pytest
+
+from methodic import Chronicle, ChronicleError, types
 
 from .scripted import API_KEY, EXPERIMENT, VARIATION, ScriptedAPI, body_of
 
@@ -86,6 +88,27 @@ def test_iter_walks_cursors_lazily(api: ScriptedAPI, chronicle: Chronicle) -> No
         {"state": "draft", "limit": "2"},
         {"state": "draft", "limit": "2", "cursor": "c2"},
     ]
+
+
+def test_iter_refuses_a_server_that_repeats_a_cursor(
+    api: ScriptedAPI, chronicle: Chronicle
+) -> None:
+    # A buggy server or proxy answering the same cursor again would otherwise make
+    # iteration loop forever, yielding the same items.
+    pages = {None: _page("e1", cursor="c1"), "c1": _page("e2", cursor="c1")}
+
+    def reply(request):  # type: ignore[no-untyped-def]
+        import httpx
+
+        return httpx.Response(200, json=pages[request.url.params.get("cursor")])
+
+    api.route("GET", "/experiments", reply=reply)
+    seen = []
+    with pytest.raises(ChronicleError, match="repeated cursor"):
+        for exp in chronicle.experiments.iter():
+            seen.append(exp.id)
+    assert seen == ["e1", "e2"]
+    assert len(api.requests) == 2
 
 
 def test_update_sends_only_given_fields(api: ScriptedAPI, chronicle: Chronicle) -> None:

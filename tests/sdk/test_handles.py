@@ -45,16 +45,26 @@ def test_first_read_fetches_then_caches(api: ScriptedAPI, chronicle: Chronicle) 
     assert repr(exp) == "<Experiment id='e1' state='draft'>"
 
 
+def _expected(field: dataclasses.Field[object], wire: dict[str, object]) -> object:
+    """What a handle attribute must return: the wire value, else the field's default."""
+    if field.name in wire:
+        return wire[field.name]
+    if field.default_factory is not dataclasses.MISSING:
+        return field.default_factory()
+    return field.default
+
+
 def test_every_dataclass_field_is_an_attribute(api: ScriptedAPI, chronicle: Chronicle) -> None:
-    exp = Experiment(chronicle, "e1")
-    for f in dataclasses.fields(types.Experiment):
-        assert getattr(exp, f.name) == DETAIL.get(f.name, getattr(exp.data, f.name))
-    run = Run(chronicle, types.Run.from_dict(RUN))
-    for f in dataclasses.fields(types.Run):
-        assert getattr(run, f.name) == getattr(run.data, f.name)
-    v = Variation(chronicle, "v1")
-    for f in dataclasses.fields(types.Variation):
-        assert getattr(v, f.name) == getattr(v.data, f.name)
+    cases = [
+        (Experiment(chronicle, "e1"), types.ExperimentDetail, DETAIL),
+        (Run(chronicle, types.Run.from_dict(RUN)), types.Run, RUN),
+        (Variation(chronicle, "v1"), types.Variation, {**VARIATION, "name": "low"}),
+    ]
+    for handle, model, wire in cases:
+        for f in dataclasses.fields(model):
+            if f.name == "variations":  # on a handle, the sub-namespace (.create, .list)
+                continue
+            assert getattr(handle, f.name) == _expected(f, wire), (model.__name__, f.name)
 
 
 def test_mutation_invalidates_and_chains(api: ScriptedAPI, chronicle: Chronicle) -> None:
@@ -117,6 +127,37 @@ def test_caches_are_per_handle(api: ScriptedAPI, chronicle: Chronicle) -> None:
     assert api.count("GET", "/experiments/e1") == 2
     assert a == b and hash(a) == hash(b)
     assert a != Variation(chronicle, "e1")
+
+
+def test_a_fetch_overtaken_by_a_mutation_is_not_cached(
+    api: ScriptedAPI, chronicle: Chronicle
+) -> None:
+    # Thread A's GET is answered with pre-commit data, but only after the main
+    # thread's commit invalidated the cache: that stale answer must not be kept.
+    exp = Experiment(chronicle, "e1")
+    in_get, release = threading.Event(), threading.Event()
+    snapshot = dict(DETAIL)
+
+    def slow_get(_req: httpx.Request) -> httpx.Response:
+        in_get.set()
+        release.wait(5)
+        return httpx.Response(200, json=snapshot)
+
+    api.route("GET", "/experiments/e1", reply=slow_get)
+    seen: list[str] = []
+    reader = threading.Thread(target=lambda: seen.append(exp.state))
+    reader.start()
+    assert in_get.wait(5)
+    exp.commit()
+    release.set()
+    reader.join(5)
+    assert seen == ["draft"]  # A saw what its own request returned...
+    api.route(
+        "GET",
+        "/experiments/e1",
+        reply=lambda _r: httpx.Response(200, json={**DETAIL, "state": "committed"}),
+    )
+    assert exp.state == "committed"  # ...but the cache was not poisoned by it
 
 
 def test_concurrent_first_reads_are_consistent(api: ScriptedAPI, chronicle: Chronicle) -> None:

@@ -93,6 +93,10 @@ class FakeChronicle:
         self.app = app
         self.base_url = base_url
         self._server = server
+        # Fixed at construction: after stop() `_server` is gone, and guessing the
+        # mode from it would silently turn a dead server fake into an in-process one.
+        self._in_process = server is None
+        self._stopped = False
         self._clients: list[Any] = []
 
     # --- construction -------------------------------------------------------------
@@ -136,7 +140,16 @@ class FakeChronicle:
     @property
     def in_process_mode(self) -> bool:
         """True for `in_process()` fakes (no socket; `base_url` is http://testserver)."""
-        return self._server is None
+        return self._in_process
+
+    @property
+    def stopped(self) -> bool:
+        """True once `stop()` ran: the fake hands out no more clients."""
+        return self._stopped
+
+    def _require_running(self) -> None:
+        if self._stopped:
+            raise RuntimeError(f"{self!r} is stopped: start a new fake to get clients")
 
     # --- keys -----------------------------------------------------------------------
 
@@ -206,9 +219,10 @@ class FakeChronicle:
 
         For requests the SDK would never send (malformed bodies, missing auth).
         """
+        self._require_running()
         headers = {"Authorization": f"Bearer {self.token(role)}"} if role else {}
         client: httpx.Client
-        if self._server is None:
+        if self._in_process:
             client = _test_client_class()(self.app, base_url=self.base_url, headers=headers)
         else:
             import httpx
@@ -221,8 +235,9 @@ class FakeChronicle:
         """A `methodic.Chronicle` authenticated as `role` ("researcher", "agent" or "worker")."""
         from methodic import Chronicle
 
+        self._require_running()
         token = self.token(role)
-        if self._server is None:
+        if self._in_process:
             http_client = _test_client_class()(self.app, base_url=self.base_url)
             self._clients.append(http_client)
             kwargs.setdefault("http_client", http_client)
@@ -239,8 +254,11 @@ class FakeChronicle:
     # --- lifecycle ------------------------------------------------------------------
 
     def stop(self) -> None:
-        """Close clients, stop the server (if any) and release the store."""
+        """Close clients, stop the server (if any) and release the store (idempotent)."""
         self.close_clients()
+        if self._stopped:
+            return
+        self._stopped = True
         if self._server is not None:
             self._server.stop()
             self._server = None
@@ -258,5 +276,33 @@ class FakeChronicle:
         self.stop()
 
     def __repr__(self) -> str:  # no keys here: they must never reach a log
-        mode = "in-process" if self._server is None else "server"
-        return f"FakeChronicle({mode}, base_url={self.base_url!r})"
+        mode = "in-process" if self._in_process else "server"
+        state = ", stopped" if self._stopped else ""
+        return f"{type(self).__name__}({mode}, base_url={self.base_url!r}{state})"
+
+
+class SessionFakeView(FakeChronicle):
+    """What the `methodic_fake` fixture hands a test: the session's fake, minus its lifecycle.
+
+    It shares the session server's backend, app and port but keeps its own list of
+    clients, and refuses `stop()` and `with`: one test stopping the server would
+    leave every later test with `CHRONICLE_BASE_URL` pointing at a dead port.
+    """
+
+    def __init__(self, session: FakeChronicle) -> None:
+        session._require_running()
+        super().__init__(session.backend, session.app, session.base_url, session._server)
+        self._in_process = session.in_process_mode
+
+    def _refuse(self, what: str) -> RuntimeError:
+        return RuntimeError(
+            f"the methodic_fake fixture's server belongs to the test session: do not {what} "
+            "(it is reset before every test); use FakeChronicle.start() for a fake of your own"
+        )
+
+    def stop(self) -> None:
+        """Refused: the session fixture stops the server at the end of the session."""
+        raise self._refuse("stop() it")
+
+    def __enter__(self) -> FakeChronicle:
+        raise self._refuse("use it as a context manager")

@@ -44,7 +44,10 @@ def methodic_fake(_methodic_fake_server: FakeChronicle) -> Iterator[FakeChronicl
     `CHRONICLE_API_KEY` (the worker key) point bare `Chronicle()` at it for the
     duration of the test. Use `methodic_fake.client("researcher")` to set up data.
     """
-    fake = _methodic_fake_server
+    from methodic_fake.harness import SessionFakeView
+
+    # A per-test view: a test cannot stop (or `with`-exit) the session's server.
+    fake = SessionFakeView(_methodic_fake_server)
     fake.reset()
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("CHRONICLE_BASE_URL", fake.base_url)

@@ -114,3 +114,36 @@ def test_stopping_removes_the_temp_blob_dir() -> None:
     assert root.exists()
     fake.stop()
     assert not root.exists()
+
+
+def test_a_stopped_fake_refuses_new_clients() -> None:
+    fake = FakeChronicle.start()
+    fake.stop()
+    # Still a server fake: it must not fall back to an in-process client while
+    # CHRONICLE_BASE_URL would point at the dead port.
+    assert not fake.in_process_mode
+    with pytest.raises(RuntimeError, match="stopped"):
+        fake.client()
+    with pytest.raises(RuntimeError, match="stopped"):
+        fake.http()
+    fake.stop()  # stopping twice is harmless
+
+
+def test_a_stopped_in_process_fake_refuses_new_clients() -> None:
+    fake = FakeChronicle.in_process()
+    fake.stop()
+    assert fake.in_process_mode
+    with pytest.raises(RuntimeError, match="stopped"):
+        fake.client("worker")
+
+
+def test_the_fixture_value_cannot_stop_the_session_server(fake: FakeChronicle) -> None:
+    with pytest.raises(RuntimeError, match="session"):
+        fake.stop()
+    with pytest.raises(RuntimeError, match="session"), fake:
+        pass  # pragma: no cover - entering already fails
+    # The server is still the one the environment points at, reached over a socket.
+    assert not fake.in_process_mode
+    assert fake.client().experiments.create("still up").title == "still up"
+    with Chronicle() as chronicle:
+        assert len(chronicle.experiments.list().items) == 1

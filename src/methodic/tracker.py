@@ -7,7 +7,7 @@ instant leaves enough behind for a fresh process to finish the job:
    mtime, sha256) in one transaction;
 2. the asset is created with Chronicle using that key, then ``set_asset_id()``;
 3. each component is PUT to storage, then ``mark_uploaded()``;
-4. the asset is finalized, then ``finish()`` deletes the rows.
+4. the asset is finalized, then ``discard()`` deletes the rows.
 
 Resuming repeats whichever steps are missing; Chronicle's idempotency key makes a
 repeated create return the same asset, and the server (not this file) is the source
@@ -259,15 +259,31 @@ class UploadTracker:
                 (key, component),
             )
 
-    def finish(self, key: str) -> None:
-        """Forget a finished upload (its asset is ready): finished rows are pruned."""
-        self.discard(key)
-
     def discard(self, key: str) -> None:
-        """Drop an upload from the journal, finished or not (e.g. its files are gone)."""
+        """Drop an upload from the journal: once its asset is ready (finished rows are
+        pruned), or when you no longer want it (e.g. its files are gone)."""
         with self._transaction() as conn:
             conn.execute("DELETE FROM components WHERE upload_key = ?", (key,))
             conn.execute("DELETE FROM uploads WHERE key = ?", (key,))
+
+    def refresh_files(
+        self, key: str, token: str, components: Sequence[ComponentFile]
+    ) -> TrackedUpload | None:
+        """Point a claimed upload's components at these files (same bytes, new path/mtime).
+
+        For a retry that re-describes the same content: later checks that the file is
+        unchanged then compare with the file as it is now. ``None`` if the claim is
+        no longer ours.
+        """
+        with self._transaction() as conn:
+            held = conn.execute("SELECT claim_token FROM uploads WHERE key = ?", (key,)).fetchone()
+            if held is None or held[0] != token:
+                return None
+            conn.executemany(
+                "UPDATE components SET path = ?, mtime_ns = ? WHERE upload_key = ? AND name = ?",
+                [(c.path, c.mtime_ns, key, c.name) for c in components],
+            )
+            return self._load(conn, key)
 
     # -- claims ---------------------------------------------------------------------
 
@@ -335,6 +351,36 @@ class UploadTracker:
                 )
             records = [self._load(conn, k) for (k,) in keys.fetchall()]
         return [r for r in records if r is not None]
+
+    def find_unfinished(
+        self,
+        *,
+        kind: str,
+        name: str,
+        components: Sequence[ComponentFile],
+        run_id: str | None = None,
+        experiment_id: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> TrackedUpload | None:
+        """The oldest unfinished upload that would send exactly this request, if any.
+
+        Same target, kind, name and metadata, and the same components (name, size,
+        sha256, content type): retrying such an upload must reuse its idempotency
+        key, or a create whose response was lost would yield a second asset.
+        """
+        wanted = sorted((c.name, c.size, c.sha256, c.content_type) for c in components)
+        # Compared as stored: through a JSON round trip (tuples become lists, ...).
+        meta = json.loads(json.dumps(dict(metadata))) if metadata is not None else None
+        for upload in self.incomplete(run_id=run_id):
+            same_target = (upload.run_id, upload.experiment_id) == (run_id, experiment_id)
+            if not same_target or (upload.kind, upload.name) != (kind, name):
+                continue
+            if upload.metadata != meta:
+                continue
+            held = sorted((c.name, c.size, c.sha256, c.content_type) for c in upload.components)
+            if held == wanted:
+                return upload
+        return None
 
     # -- internals ------------------------------------------------------------------
 

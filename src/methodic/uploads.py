@@ -32,7 +32,6 @@ from methodic.errors import (
     APIError,
     ChronicleError,
     IntegrityError,
-    NotFoundError,
     PermissionDeniedError,
     UploadError,
 )
@@ -68,8 +67,10 @@ ProgressCallback = Callable[[int, int], None]
 """Called as ``progress(bytes_done, bytes_total)``, possibly from worker threads."""
 ProgressArg = ProgressCallback | Literal["tqdm"] | None
 
-# Create-time statuses that no resume can fix: the request itself is wrong (bad
-# component names, unknown run, payload too large), so the journal entry is dropped.
+# Statuses meaning the create request itself is wrong (bad component names, unknown
+# run, payload too large). Only a brand-new registration, whose caller sees the error
+# at once, drops its journal entry on them: on resume the same status may come from a
+# misconfigured base URL or a proxy, and dropping would lose the upload for good.
 _PERMANENT_CREATE_STATUSES = frozenset({400, 404, 413, 422})
 
 
@@ -211,6 +212,8 @@ class PreparedUpload:
     record: TrackedUpload
     asset: Asset
     upload_urls: dict[str, str]
+    resumed: bool = False
+    """A retry of an upload already journaled with its asset: the server decides what to send."""
     _progress: _Progress | None = field(default=None, repr=False)
 
     @property
@@ -288,7 +291,11 @@ class UploadEngine:
 
         The journal commits before ``POST /assets`` is sent, with the idempotency key
         the request then carries: a crash between the two cannot make a second asset.
-        The returned upload is claimed by the caller until ``transfer`` ends.
+        An unfinished journal entry for exactly the same upload (a retry after a
+        failure) is reused, key included, rather than registered again. The returned
+        upload is claimed by the caller until ``transfer`` ends.
+
+        Raises ``UploadError`` if that same upload is being sent by a live process.
         """
         if not files:
             raise ValueError("files must name at least one component")
@@ -297,16 +304,25 @@ class UploadEngine:
         if unknown:
             raise ValueError(f"content_types names unknown components: {sorted(unknown)}")
         components = self._describe_all(files, types)
-        record = self.tracker.register(
-            kind=kind,
-            name=name,
-            components=components,
-            run_id=run_id,
-            experiment_id=experiment_id,
-            metadata=metadata,
-        )
+        request: dict[str, Any] = {
+            "kind": kind,
+            "name": name,
+            "components": components,
+            "run_id": run_id,
+            "experiment_id": experiment_id,
+            "metadata": metadata,
+        }
+        record = self._reuse(components, request)
+        fresh = record is None
+        if record is None:
+            record = self.tracker.register(**request)
         try:
-            presigned = self._create(record)
+            if record.asset_id is not None:
+                # A retry after the asset was created: like a resume, it asks the
+                # server what is stored rather than sending everything again.
+                asset = self._get_asset(record, record.asset_id)
+                return PreparedUpload(record=record, asset=asset, upload_urls={}, resumed=True)
+            presigned = self._create(record, drop_if_invalid=fresh)
             self.tracker.set_asset_id(record.key, presigned.asset.id)
         except BaseException:
             self._release(record)
@@ -314,6 +330,26 @@ class UploadEngine:
         return PreparedUpload(
             record=record, asset=presigned.asset, upload_urls=presigned.upload_urls
         )
+
+    def _reuse(
+        self, components: list[ComponentFile], request: dict[str, Any]
+    ) -> TrackedUpload | None:
+        """Claim the unfinished journal entry of this very upload, if there is one."""
+        existing = self.tracker.find_unfinished(**request)
+        if existing is None:
+            return None
+        record = self.tracker.claim(existing.key)
+        if record is None:
+            holder = self.tracker.get(existing.key)
+            if holder is None:  # finished meanwhile: this is a new upload
+                return None
+            raise UploadError(
+                f"{_label(holder)} is already being uploaded by process pid "
+                f"{holder.claim_pid} (tracker key {holder.key!r}); wait for it to finish"
+            )
+        assert record.claim_token is not None
+        refreshed = self.tracker.refresh_files(record.key, record.claim_token, components)
+        return refreshed if refreshed is not None else record
 
     def _describe_all(
         self, files: Mapping[str, str | os.PathLike[str]], types: Mapping[str, str]
@@ -343,6 +379,8 @@ class UploadEngine:
         """
         record = prepared.record
         try:
+            if prepared.resumed:
+                return self._complete(record, prepared.asset, progress, prepared)
             state = self._progress(record, progress)
             prepared._progress = state
             self._put_all(record, record.components, prepared.upload_urls, prepared.asset.id, state)
@@ -360,8 +398,13 @@ class UploadEngine:
         """Finish an upload found in the journal; ``None`` if a live process holds it.
 
         The server decides what is left: the asset is (re)created with the stored
-        idempotency key if needed, components it already stores are skipped, fresh
-        URLs are fetched, and a local file that changed since registration is refused.
+        idempotency key if needed, components it already stores with the registered
+        size and sha256 are skipped, fresh URLs are fetched, and a local file that
+        changed since registration is refused.
+
+        An error response never drops the upload from the journal (a wrong base URL
+        or a proxy can answer 404 for an asset that exists): ``UploadError`` is raised
+        and the upload stays for a later resume or an explicit ``tracker.discard``.
         """
         record = self.tracker.claim(upload.key)
         if record is None:
@@ -391,32 +434,48 @@ class UploadEngine:
             # asset if the first request got through, or creates it now.
             for component in record.components:
                 _check_unchanged(record, component)
-            presigned = self._create(record)
+            presigned = self._create(record, drop_if_invalid=False)
             asset_id = presigned.asset.id
             self.tracker.set_asset_id(record.key, asset_id)
+        return self._complete(record, self._get_asset(record, asset_id), progress)
+
+    def _get_asset(self, record: TrackedUpload, asset_id: str) -> Asset:
         try:
-            asset = self.chronicle.assets.get(asset_id)
-        except NotFoundError as err:
-            self.tracker.discard(record.key)
+            return self.chronicle.assets.get(asset_id)
+        except ChronicleError as err:
             raise UploadError(
-                f"{_label(record)}: asset {asset_id} no longer exists; dropped from the tracker"
+                f"{_label(record)}: cannot look up asset {asset_id}: {err}. The upload stays "
+                f"in the tracker; resume it later, or drop it with "
+                f"tracker.discard({record.key!r})"
             ) from err
+
+    def _complete(
+        self,
+        record: TrackedUpload,
+        asset: Asset,
+        progress: ProgressCallback | None,
+        prepared: PreparedUpload | None = None,
+    ) -> Asset:
+        """Send what the server lacks for a pending ``asset``, then finalize."""
         if asset.state == "ready":
-            self.tracker.finish(record.key)
+            self.tracker.discard(record.key)
             return asset
-        stored = {c.name for c in asset.components if c.uploaded}
-        missing = [c for c in record.components if c.name not in stored]
-        for component in missing:
+        # Not the components' ``uploaded`` flags: those mean storage holds *some*
+        # bytes. Chronicle hands out URLs exactly for the components not stored with
+        # the registered size and sha256, so wrong bytes are replaced too.
+        urls = self.chronicle.assets.upload_urls(asset.id)
+        todo = [c for c in record.components if c.name in urls]
+        for component in todo:
             _check_unchanged(record, component)
         state = self._progress(record, progress)
-        state.done = state.stored = state.total - sum(c.size for c in missing)
+        if prepared is not None:
+            prepared._progress = state
+        state.done = state.stored = state.total - sum(c.size for c in todo)
         state.report()
-        if missing:
-            urls = self.chronicle.assets.upload_urls(asset_id)
-            self._put_all(record, missing, urls, asset_id, state)
-        return self._finalize(record, asset_id)
+        self._put_all(record, todo, urls, asset.id, state)
+        return self._finalize(record, asset.id)
 
-    def _create(self, record: TrackedUpload) -> PresignedAsset:
+    def _create(self, record: TrackedUpload, *, drop_if_invalid: bool) -> PresignedAsset:
         specs = [
             ComponentSpec(name=c.name, size=c.size, sha256=c.sha256, content_type=c.content_type)
             for c in record.components
@@ -432,8 +491,9 @@ class UploadEngine:
                 idempotency_key=record.key,
             )
         except APIError as err:
-            if err.status_code in _PERMANENT_CREATE_STATUSES:
-                # Nothing was created and no retry can succeed: forget the entry.
+            if drop_if_invalid and err.status_code in _PERMANENT_CREATE_STATUSES:
+                # A brand-new registration the server refuses: nothing was created,
+                # and the caller sees this error now.
                 self.tracker.discard(record.key)
             raise UploadError(f"registering {_label(record)} failed: {err}") from err
         except ChronicleError as err:
@@ -526,7 +586,7 @@ class UploadEngine:
 
     def _finalize(self, record: TrackedUpload, asset_id: str) -> Asset:
         asset = self.chronicle.assets.finalize(asset_id)
-        self.tracker.finish(record.key)
+        self.tracker.discard(record.key)  # finished uploads are pruned
         return asset
 
     def _progress(self, record: TrackedUpload, callback: ProgressCallback | None) -> _Progress:

@@ -38,7 +38,7 @@ POINTS = (
     "after_mark",  # a component marked uploaded
     "before_finalize",  # every component stored
     "after_finalize",  # asset ready, journal entry not yet removed
-    "after_finish",  # all done
+    "after_finish",  # journal entry removed (tracker.discard): all done
 )
 CHUNK_SIZE = 32 * 1024  # several chunks per component, so mid_put lands mid-body
 
@@ -116,7 +116,7 @@ def main() -> int:
     crash.wrap(tracker, "set_asset_id", None, "after_asset_id")
     crash.wrap(tracker, "mark_uploaded", None, "after_mark")
     crash.wrap(chronicle.assets, "finalize", "before_finalize", "after_finalize")
-    crash.wrap(tracker, "finish", None, "after_finish")
+    crash.wrap(tracker, "discard", None, "after_finish")
     crash.wrap_storage(chronicle)
     run._upload_engine().chunk_size = CHUNK_SIZE
 

@@ -163,3 +163,24 @@ def test_heartbeats_carry_pending_upload_bytes(
 
     assert reported == {"step": 7, "pending_upload_bytes": total}
     assert run.pending_upload_bytes == 0
+
+
+def test_retrying_a_failed_upload_makes_one_asset(
+    worker: Chronicle,
+    researcher: Chronicle,
+    run_id: str,
+    tracker: UploadTracker,
+    files: dict[str, Path],
+    fake: FakeChronicle,
+) -> None:
+    run = Run(worker, run_id, tracker=tracker).start()
+    fake.faults.add("assets.create", "reset", phase="after")  # created; answer lost
+    with pytest.raises(UploadError):
+        run.upload_asset("checkpoint", "ckpt", files)
+
+    run.upload_asset("checkpoint", "ckpt", files)  # the natural reaction: retry
+    assert run.resume_uploads() == []
+    run.succeed()
+
+    [asset] = researcher.assets.list(run_id=run_id)
+    assert asset.state == "ready" and tracker.incomplete() == []

@@ -88,7 +88,7 @@ def test_register_round_trips_typed_records(tracker: UploadTracker) -> None:
     assert tracker.incomplete() == [upload]
 
 
-def test_journal_steps_then_finish_prunes_rows(tracker: UploadTracker) -> None:
+def test_journal_steps_then_discard_prunes_rows(tracker: UploadTracker) -> None:
     upload = _register(tracker)
 
     tracker.set_asset_id(upload.key, "asset-1")
@@ -99,7 +99,7 @@ def test_journal_steps_then_finish_prunes_rows(tracker: UploadTracker) -> None:
     assert [c.uploaded for c in current.components] == [False, True]
     assert current.pending_bytes == 100
 
-    tracker.finish(upload.key)
+    tracker.discard(upload.key)
     assert tracker.get(upload.key) is None
     assert tracker.incomplete() == []
     with sqlite3.connect(tracker.path) as raw:
@@ -233,7 +233,7 @@ def test_threads_share_one_tracker_safely(tracker: UploadTracker) -> None:
                 for c in upload.components:
                     tracker.mark_uploaded(upload.key, c.name)
                 if j % 2:
-                    tracker.finish(upload.key)
+                    tracker.discard(upload.key)
         except BaseException as err:  # pragma: no cover - reported below
             errors.append(err)
 
@@ -264,7 +264,7 @@ def test_processes_share_one_file_safely(tmp_path: Path) -> None:
                 t.mark_uploaded(u.key, c.name)
             t.release(u.key, u.claim_token)
             if j % 2:
-                t.finish(u.key)
+                t.discard(u.key)
         """
     )
     children = [

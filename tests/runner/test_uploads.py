@@ -465,3 +465,143 @@ def test_content_types_override_the_guess(
     types = {c.name: c.content_type for c in asset.components}
     assert types["model.bin"] == "application/x-safetensors"
     assert types["meta.json"] == "application/json"
+
+
+def test_resume_never_drops_the_journal_on_an_error_response(
+    engine: UploadEngine,
+    files: dict[str, Path],
+    run_id: str,
+    fake: FakeChronicle,
+    worker: Chronicle,
+) -> None:
+    # One upload with an asset, one killed around POST /assets (no asset id yet).
+    prepared = engine.register(kind="checkpoint", name="ckpt", files=files, run_id=run_id)
+    engine.release(prepared)
+    unsent = engine.tracker.register(
+        kind="checkpoint",
+        name="ckpt2",
+        components=[describe_file(n, p) for n, p in files.items()],
+        run_id=run_id,
+    )
+    assert unsent.claim_token is not None
+    engine.tracker.release(unsent.key, unsent.claim_token)
+    # A wrong base URL prefix (or a proxy) answers 404 to everything.
+    with Chronicle(fake.base_url + "/v2", fake.worker_key) as misdirected:
+        lost = UploadEngine(misdirected, engine.tracker)
+        for upload in engine.tracker.incomplete(run_id=run_id):
+            with pytest.raises(UploadError, match=rf"{upload.name!r}.*404"):
+                lost.resume(upload)
+
+    left = engine.tracker.incomplete(run_id=run_id)
+    assert sorted(u.key for u in left) == sorted([prepared.record.key, unsent.key])
+    assert all(u.claim_token is None for u in left)
+    # The right server finishes both later.
+    assert all(engine.resume(u) is not None for u in left)
+    assert engine.tracker.incomplete() == []
+
+
+def test_resume_reuploads_components_stored_with_the_wrong_bytes(
+    engine: UploadEngine,
+    files: dict[str, Path],
+    run_id: str,
+    worker: Chronicle,
+    request_log: RequestLog,
+) -> None:
+    prepared = engine.register(kind="checkpoint", name="ckpt", files=files, run_id=run_id)
+    engine.release(prepared)
+    # Storage holds bytes of the right size but not the registered ones (an older
+    # or buggy writer): the asset says "uploaded", finalize would refuse forever.
+    size = files["optim.bin"].stat().st_size
+    worker.transport.storage_request("PUT", prepared.upload_urls["optim.bin"], content=b"y" * size)
+    assert {c.name for c in worker.assets.get(prepared.asset.id).components if c.uploaded} == {
+        "optim.bin"
+    }
+    before = len(request_log.storage("PUT"))
+
+    asset = engine.resume(prepared.record)
+
+    assert asset is not None and asset.state == "ready"
+    _assert_ready_and_matching(asset.components, files)
+    resumed = sorted(p.url.path.rsplit("/", 1)[1] for p in request_log.storage("PUT")[before:])
+    assert resumed == sorted(files)
+    assert engine.tracker.incomplete() == []
+
+
+def test_retrying_after_a_lost_create_response_reuses_the_journal_entry(
+    engine: UploadEngine,
+    files: dict[str, Path],
+    run_id: str,
+    fake: FakeChronicle,
+    researcher: Chronicle,
+) -> None:
+    fake.faults.add("assets.create", "reset", phase="after")  # created, answer lost
+    with pytest.raises(UploadError, match="registering"):
+        engine.upload(kind="checkpoint", name="ckpt", files=files, run_id=run_id)
+    [first] = engine.tracker.incomplete()
+
+    asset = engine.upload(kind="checkpoint", name="ckpt", files=files, run_id=run_id)
+
+    assert asset.state == "ready"
+    assert [a.id for a in _run_assets(researcher, run_id)] == [asset.id]
+    assert engine.tracker.incomplete() == []
+    assert engine.tracker.get(first.key) is None
+
+
+def test_retrying_after_a_failed_put_reuses_the_asset(
+    engine: UploadEngine,
+    files: dict[str, Path],
+    run_id: str,
+    fake: FakeChronicle,
+    researcher: Chronicle,
+    request_log: RequestLog,
+    tmp_path: Path,
+) -> None:
+    fake.faults.add("storage.put", "status", status=503)
+    with pytest.raises(UploadError):
+        engine.upload(kind="checkpoint", name="ckpt", files=files, run_id=run_id)
+    [pending] = engine.tracker.incomplete()
+    # The same bytes, rewritten elsewhere since (new path, new mtime), still match.
+    (tmp_path / "copy").mkdir()
+    copies = {name: tmp_path / "copy" / name for name in files}
+    for name, path in files.items():
+        copies[name].write_bytes(path.read_bytes())
+
+    asset = engine.upload(kind="checkpoint", name="ckpt", files=copies, run_id=run_id)
+
+    assert asset.id == pending.asset_id and asset.state == "ready"
+    assert [a.id for a in _run_assets(researcher, run_id)] == [asset.id]
+    creates = [r for r in request_log.requests if r.method == "POST" and r.url.path == "/assets"]
+    assert len(creates) == 1
+    assert engine.tracker.incomplete() == []
+
+
+def test_a_different_upload_of_the_same_name_is_not_merged(
+    engine: UploadEngine,
+    files: dict[str, Path],
+    run_id: str,
+    fake: FakeChronicle,
+    researcher: Chronicle,
+) -> None:
+    fake.faults.add("storage.put", "status", status=503)
+    with pytest.raises(UploadError):
+        engine.upload(kind="checkpoint", name="ckpt", files=files, run_id=run_id)
+    files["meta.json"].write_bytes(b'{"other": "content"}')
+
+    asset = engine.upload(kind="checkpoint", name="ckpt", files=files, run_id=run_id)
+
+    assert asset.state == "ready"
+    assert len(_run_assets(researcher, run_id)) == 2
+    [stale] = engine.tracker.incomplete()
+    assert stale.asset_id != asset.id
+
+
+def test_registering_an_upload_a_live_claim_holds_is_refused(
+    engine: UploadEngine, files: dict[str, Path], run_id: str, researcher: Chronicle
+) -> None:
+    prepared = engine.register(kind="checkpoint", name="ckpt", files=files, run_id=run_id)
+
+    with pytest.raises(UploadError, match=rf"already being uploaded.*pid {os.getpid()}"):
+        engine.register(kind="checkpoint", name="ckpt", files=files, run_id=run_id)
+
+    assert engine.transfer(prepared).state == "ready"
+    assert len(_run_assets(researcher, run_id)) == 1

@@ -291,8 +291,11 @@ class UploadTracker:
         """Take the upload for this caller, unless a live owner holds it.
 
         Returns the record (with our ``claim_token``), or ``None`` when the upload is
-        gone or another live claimant holds it. A claim whose process is dead on this
-        host (or died in an earlier boot), or whose lease has run out, is taken over.
+        gone or another live claimant holds it. On this host the owner's pid decides:
+        a claim is taken over once its process is gone (or died in an earlier boot),
+        and never while it lives, renewed or not; a claim of this very process is
+        alive (another thread holds it). Only where the pid cannot be checked
+        (another host sharing the file, Windows) does an expired lease free it.
         """
         token = uuid.uuid4().hex
         now = time.time()
@@ -392,14 +395,20 @@ class UploadTracker:
         expires: float | None,
         now: float,
     ) -> bool:
-        if expires is None or expires <= now:
-            return False
-        if host != self._host or pid is None:
-            # Another machine sharing the file: only its lease tells us anything.
-            return True
-        if boot is not None and self._boot is not None and boot != self._boot:
-            return False  # the owner died with an earlier boot of this machine
-        return _pid_alive(pid)
+        if host == self._host and pid is not None:
+            if boot is not None and self._boot is not None and boot != self._boot:
+                return False  # the owner died with an earlier boot of this machine
+            if pid == os.getpid():
+                # Another thread of this process holds it (say, a queued background
+                # upload): alive however long it has waited.
+                return True
+            if os.name != "nt":
+                # The pid decides, not the lease: a live owner keeps its upload even
+                # if it has not renewed lately, and a dead one loses it at once.
+                return _pid_alive(pid)
+        # Another machine sharing the file, or Windows (where probing a pid with
+        # os.kill would send CTRL_C_EVENT): only the lease tells us anything.
+        return expires is not None and expires > now
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
@@ -408,10 +417,13 @@ class UploadTracker:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 yield conn
+                conn.execute("COMMIT")
             except BaseException:
-                conn.execute("ROLLBACK")
+                # COMMIT itself can fail (a deferred constraint, SQLITE_BUSY, a full
+                # disk) and leave the transaction open: every later BEGIN would fail.
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
                 raise
-            conn.execute("COMMIT")
 
     def _connection(self) -> sqlite3.Connection:
         pid = os.getpid()
@@ -500,12 +512,7 @@ class UploadTracker:
 
 
 def _pid_alive(pid: int) -> bool:
-    if pid == os.getpid():
-        # Our own process is alive; the claim is held by another thread of ours.
-        return True
-    if os.name == "nt":
-        # os.kill(pid, 0) would send CTRL_C_EVENT on Windows: rely on the lease there.
-        return True
+    """Whether ``pid`` is a live process on this (POSIX) host."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

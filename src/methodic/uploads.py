@@ -157,6 +157,9 @@ class _Progress:
     ``stored`` counts bytes of components whose PUT storage has acknowledged, which
     is what "pending" means for heartbeats: socket buffers can swallow a whole small
     file long before it is stored.
+
+    ``renew`` raises ``UploadError`` once the claim is no longer ours; from then on
+    every component stops at its next chunk, so two owners never send one upload.
     """
 
     def __init__(
@@ -173,6 +176,7 @@ class _Progress:
         self._renew = renew
         self._renew_every = lease / 4
         self._last_renewal = time.monotonic()
+        self._lost: UploadError | None = None
         self._lock = threading.Lock()
 
     @property
@@ -184,16 +188,24 @@ class _Progress:
             self.stored += n
 
     def add(self, n: int) -> None:
+        """Count ``n`` more bytes sent (negative: taken back after a failed PUT)."""
         with self._lock:
+            if self._lost is not None and n > 0:
+                raise self._lost
             self.done += n
             done = self.done
-            renew = time.monotonic() - self._last_renewal >= self._renew_every
+            renew = n > 0 and time.monotonic() - self._last_renewal >= self._renew_every
             if renew:
                 self._last_renewal = time.monotonic()
             if self._callback is not None:
                 self._callback(done, self.total)
         if renew:
-            self._renew()
+            try:
+                self._renew()
+            except UploadError as err:
+                with self._lock:
+                    self._lost = err
+                raise
 
     def report(self) -> None:
         if self._callback is not None:
@@ -590,14 +602,24 @@ class UploadEngine:
         return asset
 
     def _progress(self, record: TrackedUpload, callback: ProgressCallback | None) -> _Progress:
-        """Progress against the asset's full size; renewing the lease as bytes flow."""
-        token = record.claim_token
+        """Progress against the asset's full size; renewing the claim as bytes flow.
 
-        def renew() -> None:
-            if token is not None:
-                self.tracker.renew(record.key, token)
+        The claim is renewed here first: an upload may have sat queued since it was
+        claimed, and if another process took it over meanwhile nothing is sent.
+        """
+        self._renew(record)
+        return _Progress(
+            record.total_bytes, callback, lambda: self._renew(record), self.tracker.lease
+        )
 
-        return _Progress(record.total_bytes, callback, renew, self.tracker.lease)
+    def _renew(self, record: TrackedUpload) -> None:
+        if record.claim_token is None:
+            return
+        if not self.tracker.renew(record.key, record.claim_token):
+            raise UploadError(
+                f"{_label(record)}: lost the claim on upload {record.key!r} (its lease ran "
+                f"out and another process took it over); stopping so it is sent only once"
+            )
 
     def _release(self, record: TrackedUpload) -> None:
         if record.claim_token is None:

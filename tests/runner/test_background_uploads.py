@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -11,7 +12,7 @@ from methodic import Chronicle, Run, UploadError
 from methodic.tracker import UploadTracker
 from methodic.uploads import describe_file
 
-from .conftest import make_files, sha256_file, wait_until
+from .conftest import RequestLog, make_files, sha256_file, wait_until
 
 if TYPE_CHECKING:
     from methodic_fake.harness import FakeChronicle
@@ -184,3 +185,24 @@ def test_retrying_a_failed_upload_makes_one_asset(
 
     [asset] = researcher.assets.list(run_id=run_id)
     assert asset.state == "ready" and tracker.incomplete() == []
+
+
+def test_a_live_background_upload_keeps_its_claim_past_the_lease(
+    worker: Chronicle,
+    run_id: str,
+    tmp_path: Path,
+    files: dict[str, Path],
+    fake: FakeChronicle,
+    request_log: RequestLog,
+) -> None:
+    tracker = UploadTracker(tmp_path / "short.sqlite3", lease=0.05)
+    run = Run(worker, run_id, tracker=tracker).start()
+    fake.faults.add("storage.put", "latency", seconds=0.5, times=3)
+    future = run.register_and_upload_async("checkpoint", "ckpt", files)
+    time.sleep(0.2)  # the lease ran out long ago; its owner (this process) lives
+
+    assert Run(worker, run_id, tracker=tracker).resume_uploads() == []
+
+    assert future.result(timeout=30).state == "ready"
+    assert len(request_log.storage("PUT")) == len(files)
+    tracker.close()

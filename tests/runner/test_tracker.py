@@ -51,13 +51,13 @@ def _register(tracker: UploadTracker, run_id: str = "run-1", n: int = 2) -> Trac
     )
 
 
-def _spawn_holder(db: Path) -> tuple[subprocess.Popen[str], str]:
+def _spawn_holder(db: Path, lease: float = 300.0) -> tuple[subprocess.Popen[str], str]:
     """A separate live process that registers (and so claims) an upload, then waits."""
     script = textwrap.dedent(
         f"""
         import sys
         from methodic.tracker import ComponentFile, UploadTracker
-        t = UploadTracker({str(db)!r})
+        t = UploadTracker({str(db)!r}, lease={lease!r})
         c = ComponentFile("a", "/x/a", 1, 1, "00" * 32)
         print(t.register(kind="output", name="held", components=[c], run_id="r").key, flush=True)
         sys.stdin.read()
@@ -170,11 +170,15 @@ def test_claim_of_unknown_key_is_none(tracker: UploadTracker) -> None:
     assert tracker.claim("methodic-upload-missing") is None
 
 
-def test_expired_lease_is_taken_over_and_old_owner_loses_it(tmp_path: Path) -> None:
+def test_expired_lease_of_another_host_is_taken_over_and_old_owner_loses_it(
+    tmp_path: Path,
+) -> None:
     db = tmp_path / "uploads.sqlite3"
     with UploadTracker(db, lease=0.05) as short, UploadTracker(db) as other:
+        short._host = "another-host"  # its pid cannot be checked from here: the lease decides
         upload = _register(short)
         assert upload.claim_token is not None
+        assert other.claim(upload.key) is None  # lease still running
         time.sleep(0.1)
         taken = other.claim(upload.key)
         assert taken is not None
@@ -184,6 +188,20 @@ def test_expired_lease_is_taken_over_and_old_owner_loses_it(tmp_path: Path) -> N
         # Releasing with a stale token must not free the new owner's claim.
         short.release(upload.key, upload.claim_token)
         assert other.claim(upload.key) is None
+
+
+def test_a_live_owner_on_this_host_keeps_its_claim_past_the_lease(tmp_path: Path) -> None:
+    db = tmp_path / "uploads.sqlite3"
+    child, key = _spawn_holder(db, lease=0.05)
+    try:
+        with UploadTracker(db, lease=0.05) as tracker:
+            mine = _register(tracker)  # held by another thread of this process, say
+            time.sleep(0.1)  # both leases ran out; both owners are alive
+            assert tracker.claim(key) is None
+            assert tracker.claim(mine.key) is None
+    finally:
+        child.kill()
+        child.wait()
 
 
 def test_live_process_claim_blocks_until_it_is_killed(tmp_path: Path) -> None:
@@ -297,3 +315,18 @@ def test_forked_child_opens_its_own_connection(tracker: UploadTracker) -> None:
     runs = {u.run_id for u in tracker.incomplete()}
     assert runs == {"run-1", "from-child"}
     assert tracker.get(parent_upload.key) is not None
+
+
+def test_a_failed_commit_leaves_no_transaction_open(tracker: UploadTracker) -> None:
+    _register(tracker)
+    # A deferred constraint is only checked by COMMIT, which then fails.
+    with pytest.raises(sqlite3.IntegrityError), tracker._transaction() as conn:
+        conn.execute("PRAGMA defer_foreign_keys = ON")
+        conn.execute(
+            "INSERT INTO components (upload_key, position, name, path, size, mtime_ns, sha256)"
+            " VALUES ('no-such-upload', 0, 'x', '/x', 1, 1, '00')"
+        )
+
+    later = _register(tracker, run_id="run-2")  # BEGIN IMMEDIATE works again
+    assert [u.run_id for u in tracker.incomplete()] == ["run-1", "run-2"]
+    assert tracker.get(later.key) is not None

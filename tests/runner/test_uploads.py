@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import io
 import os
+import sqlite3
 import threading
+import time
 import tracemalloc
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -423,6 +425,9 @@ def test_the_claim_lease_is_renewed_while_bytes_flow(
     fake.faults.add("storage.put", "latency", seconds=0.25, times=4)
     stolen: list[object] = []
     with UploadTracker(db, lease=0.4) as owner, UploadTracker(db) as rival:
+        # Seen from "another host", the owner's pid cannot be checked: only the lease,
+        # renewed as bytes flow, keeps the rival out.
+        rival._host = "another-host"
         engine = UploadEngine(worker, owner, chunk_size=16 * 1024, max_parallel_components=1)
         prepared = engine.register(kind="checkpoint", name="slow", files=files, run_id=run_id)
         done = threading.Event()
@@ -605,3 +610,53 @@ def test_registering_an_upload_a_live_claim_holds_is_refused(
 
     assert engine.transfer(prepared).state == "ready"
     assert len(_run_assets(researcher, run_id)) == 1
+
+
+def test_a_transfer_whose_claim_was_taken_over_aborts(
+    worker: Chronicle,
+    run_id: str,
+    tmp_path: Path,
+    fake: FakeChronicle,
+    request_log: RequestLog,
+) -> None:
+    worker.runs.start(run_id)
+    db = tmp_path / "takeover.sqlite3"
+    files = make_files(tmp_path / "big", {"part": 400_000})
+    with UploadTracker(db, lease=0.2) as owner:
+        engine = UploadEngine(worker, owner, chunk_size=16 * 1024)
+        prepared = engine.register(kind="checkpoint", name="ckpt", files=files, run_id=run_id)
+        key = prepared.record.key
+        stolen = threading.Event()
+
+        def steal_once(done: int, total: int) -> None:
+            # Another host's resumer takes the upload over after our lease ran out.
+            if not stolen.is_set():
+                stolen.set()
+                with sqlite3.connect(db) as raw:
+                    raw.execute("UPDATE uploads SET claim_token = 'thief' WHERE key = ?", (key,))
+                time.sleep(0.1)  # past a quarter lease: the next chunk renews
+
+        with pytest.raises(UploadError, match="another process took it over"):
+            engine.transfer(prepared, progress=steal_once)
+
+        held = owner.get(key)
+        assert held is not None and held.claim_token == "thief"  # not released by us
+    assert fake.backend.blobs.size(prepared.asset.id, "part") is None  # PUT aborted
+
+
+def test_a_queued_transfer_whose_claim_was_taken_over_sends_nothing(
+    engine: UploadEngine,
+    files: dict[str, Path],
+    run_id: str,
+    request_log: RequestLog,
+) -> None:
+    prepared = engine.register(kind="checkpoint", name="ckpt", files=files, run_id=run_id)
+    with sqlite3.connect(engine.tracker.path) as raw:
+        raw.execute(
+            "UPDATE uploads SET claim_token = 'thief' WHERE key = ?", (prepared.record.key,)
+        )
+
+    with pytest.raises(UploadError, match="another process took it over"):
+        engine.transfer(prepared)
+
+    assert request_log.storage("PUT") == []

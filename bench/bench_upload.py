@@ -8,14 +8,15 @@ blobs written to a temporary data dir on disk):
   to a presigned URL of the same fake, and their ratio (aim >= 0.8). ``upload_asset``
   also hashes the file before registering it (the protocol needs the sha256 up
   front), so the total is printed next to the PUT phase alone; the aim is judged on
-  the total;
+  the total. A third client, the raw PUT hashing each chunk as it goes, shows what
+  the engine's second pass (its check that the bytes still match) costs;
 * the client's peak RSS for a 64 MiB and a full-size upload, and for a process that
   only imports methodic and creates a ``Chronicle`` (aim: flat, under 150 MB).
 
 Every client runs in a fresh child process (this script with ``--child``) that does
 only its one job and reports its own timing and peak RSS, so the server thread
 in this process never competes with the client for the GIL, and no client inherits
-another's memory. The SDK and raw transfers alternate, and medians are printed.
+another's memory. The clients take turns, and medians are printed.
 
 Run: ``.venv/bin/python bench/bench_upload.py [--size-mib N] [--rounds N] [--quick]``.
 Figures are printed, never asserted: wall-clock numbers vary across machines.
@@ -34,7 +35,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -132,21 +133,30 @@ def child_upload(run_id: str, path: str, name: str) -> None:
     )
 
 
-def _chunks(path: str) -> Iterator[bytes]:
+def _chunks(path: str, digest: Any) -> Iterator[bytes]:
     with open(path, "rb") as f:
         while chunk := f.read(CHUNK):
+            if digest is not None:
+                digest.update(chunk)
             yield chunk
 
 
-def child_raw(url: str, path: str) -> None:
-    """The floor: a streaming httpx PUT of the file to a presigned URL, nothing else."""
+def child_raw(url: str, path: str, hashing: str) -> None:
+    """The floor: a streaming httpx PUT of the file to a presigned URL, nothing else.
+
+    With ``hashing == "hash"`` every chunk also goes through sha256 on its way out,
+    as the engine's check that the file still matches its registered digest does.
+    """
+    import hashlib
+
     import httpx
 
     size = os.path.getsize(path)
     headers = {"Content-Length": str(size), "Content-Type": CONTENT_TYPE}
+    digest = hashlib.sha256() if hashing == "hash" else None
     with httpx.Client() as client:
         start = time.perf_counter()
-        response = client.put(url, content=_chunks(path), headers=headers)
+        response = client.put(url, content=_chunks(path, digest), headers=headers)
         seconds = time.perf_counter() - start
     response.raise_for_status()
     _report(seconds=seconds)
@@ -211,7 +221,9 @@ def sdk_round(bench: Bench, path: Path, name: str) -> dict[str, Any]:
     return result
 
 
-def raw_round(bench: Bench, path: Path, name: str, spec: ComponentFile) -> dict[str, Any]:
+def raw_round(
+    bench: Bench, path: Path, name: str, spec: ComponentFile, hashing: bool = False
+) -> dict[str, Any]:
     from methodic.types import ComponentSpec
 
     with bench.fake.client("worker") as worker:
@@ -225,7 +237,8 @@ def raw_round(bench: Bench, path: Path, name: str, spec: ComponentFile) -> dict[
             ],
             run_id=bench.run_id,
         )
-        result = bench.child("raw", presigned.upload_urls[COMPONENT], str(path))
+        url = presigned.upload_urls[COMPONENT]
+        result = bench.child("raw", url, str(path), "hash" if hashing else "plain")
         # Proves the raw PUT stored the very bytes the SDK sends (size and sha256).
         worker.assets.finalize(presigned.asset.id)
     bench.drop_blobs(presigned.asset.id)
@@ -254,14 +267,17 @@ def throughput(bench: Bench, big: Path, rounds: int) -> tuple[Reports, Reports]:
 
     sdk: Reports = []
     raw: Reports = []
+    raw_hash: Reports = []
+    clients: list[tuple[str, Reports, Callable[[str], dict[str, Any]]]] = [
+        ("sdk", sdk, lambda name: sdk_round(bench, big, name)),
+        ("raw", raw, lambda name: raw_round(bench, big, name, spec)),
+        ("raw-hash", raw_hash, lambda name: raw_round(bench, big, name, spec, hashing=True)),
+    ]
     for i in range(rounds):
-        # Alternate who goes first so drift (other load, writeback) hits both alike.
-        if i % 2 == 0:
-            sdk.append(sdk_round(bench, big, f"sdk-{i}"))
-            raw.append(raw_round(bench, big, f"raw-{i}", spec))
-        else:
-            raw.append(raw_round(bench, big, f"raw-{i}", spec))
-            sdk.append(sdk_round(bench, big, f"sdk-{i}"))
+        # Rotate who goes first so drift (other load, writeback) hits all alike.
+        for j in range(len(clients)):
+            label, reports, upload = clients[(i + j) % len(clients)]
+            reports.append(upload(f"{label}-{i}"))
 
     def median(key: str, runs: Reports) -> float:
         return statistics.median(float(r[key]) for r in runs)
@@ -271,6 +287,8 @@ def throughput(bench: Bench, big: Path, rounds: int) -> tuple[Reports, Reports]:
     # that other processes put on the machine; their median is the headline.
     totals = [r["seconds"] / s["seconds"] for s, r in zip(sdk, raw, strict=True)]
     puts = [r["seconds"] / s["put_seconds"] for s, r in zip(sdk, raw, strict=True)]
+    hashed_puts = [r["seconds"] / s["put_seconds"] for s, r in zip(sdk, raw_hash, strict=True)]
+    raw_hash_s = median("seconds", raw_hash)
     size_mib = size // MIB
     print(f"upload of {size_mib} MiB, median of {rounds} rounds (fresh client process each):")
     print(f"  Run.upload_asset, total          {mib_s(size, sdk_s):8.1f} MiB/s  ({sdk_s:.2f} s)")
@@ -291,6 +309,14 @@ def throughput(bench: Bench, big: Path, rounds: int) -> tuple[Reports, Reports]:
     print(
         f"  ratio PUT phase / raw            {statistics.median(puts):8.3f}   "
         f"(rounds: {_fmt(puts)})"
+    )
+    print(
+        f"  raw PUT + sha256 of each chunk   {mib_s(size, raw_hash_s):8.1f} MiB/s  "
+        f"({raw_hash_s:.2f} s; the engine re-hashes while sending)"
+    )
+    print(
+        f"  ratio PUT phase / hashing raw    {statistics.median(hashed_puts):8.3f}   "
+        f"(rounds: {_fmt(hashed_puts)})"
     )
     print(f"  sha256 of the file alone         {mib_s(size, hash_s):8.1f} MiB/s  (in this process)")
     return sdk, raw

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from methodic import types
-from methodic.errors import ChronicleError, ConflictError, NotFoundError, UploadError
+from methodic.errors import APIError, ChronicleError, NotFoundError, UploadError
 from methodic.handles import Experiment, Field, Handle, Variation
 
 if TYPE_CHECKING:
@@ -39,6 +39,9 @@ __all__ = ["Heartbeater", "Run", "Terminated", "environment_snapshot"]
 logger = logging.getLogger("methodic")
 
 _WATCHDOG_SECONDS = 15 * 60
+# Client errors that a later beat may still get past: everything else in 4xx (409
+# reaped, 401 revoked key, 403, 404 unknown run, ...) will fail the same way forever.
+_RETRYABLE_CLIENT_STATUSES = frozenset({408, 429})
 
 ProgressSource = Mapping[str, Any] | Callable[[], Mapping[str, Any] | None] | None
 """Heartbeat progress: a mapping, or a callable asked for a fresh one at every beat."""
@@ -90,7 +93,9 @@ class Run(Handle[types.Run]):
         self._active: dict[str, PreparedUpload] = {}
         # Every background upload this handle started, until succeed() accounts for it.
         self._background: dict[str, tuple[Future[types.Asset], str]] = {}
-        self._reaped: ConflictError | None = None
+        # The error that stopped the heartbeater (reaped, revoked key, unknown run):
+        # every later lifecycle or upload call raises it without asking the server.
+        self._stopped_by: APIError | None = None
         self._finished = False
 
     @property
@@ -136,7 +141,7 @@ class Run(Handle[types.Run]):
 
     def heartbeat(self, progress: Mapping[str, Any] | None = None) -> Run:
         """Report liveness (and optional progress); ConflictError once the run was reaped."""
-        self._raise_if_reaped()
+        self._raise_if_stopped()
         try:
             self._chronicle.runs.heartbeat(self._id, progress=progress)
         finally:
@@ -151,7 +156,7 @@ class Run(Handle[types.Run]):
         (the cause chained) and does not report success: the run stays running, so
         ``resume_uploads()`` and then ``succeed()`` again can still finish it.
         """
-        self._raise_if_reaped()
+        self._raise_if_stopped()
         self._await_uploads()
         try:
             self._chronicle.runs.succeed(self._id)
@@ -184,8 +189,9 @@ class Run(Handle[types.Run]):
         Each beat's progress is ``progress`` (or what the callable returns) plus
         ``pending_upload_bytes`` while uploads are in flight. Transient failures are
         logged and retried at the next beat (the watchdog allows 15 minutes). A 409 —
-        the run was reaped or finished elsewhere — stops the thread and is surfaced:
-        raised when the block exits, and by every later lifecycle or upload call.
+        the run was reaped or finished elsewhere — or any other 4xx but 408 and 429
+        (a revoked key, an unknown run) stops the thread and is surfaced: raised when
+        the block exits, and by every later lifecycle or upload call.
 
             with run.heartbeating(interval=30, progress=lambda: {"step": step}):
                 train()
@@ -260,7 +266,7 @@ class Run(Handle[types.Run]):
         """
         from methodic.uploads import resolve_progress
 
-        self._raise_if_reaped()
+        self._raise_if_stopped()
         prepared = self._upload_engine().register(
             kind=kind,
             name=name,
@@ -284,7 +290,7 @@ class Run(Handle[types.Run]):
 
         run.upload_inline("environment", "pip-freeze", freeze, content_type="text/plain")
         """
-        self._raise_if_reaped()
+        self._raise_if_stopped()
         return self._chronicle.assets.create_inline(
             kind=kind,
             name=name,
@@ -317,7 +323,7 @@ class Run(Handle[types.Run]):
         """
         from methodic.uploads import resolve_progress
 
-        self._raise_if_reaped()
+        self._raise_if_stopped()
         callback = resolve_progress(progress, desc=name)
         engine = self._upload_engine()
         prepared = engine.register(
@@ -456,12 +462,12 @@ class Run(Handle[types.Run]):
         except ChronicleError:
             return False
 
-    def _raise_if_reaped(self) -> None:
-        if self._reaped is not None:
-            raise self._reaped
+    def _raise_if_stopped(self) -> None:
+        if self._stopped_by is not None:
+            raise self._stopped_by
 
-    def _record_reaped(self, error: ConflictError) -> None:
-        self._reaped = error
+    def _record_stopped(self, error: APIError) -> None:
+        self._stopped_by = error
 
     def _fail_for(self, exc: BaseException) -> None:
         if self._finished:
@@ -483,8 +489,9 @@ class Run(Handle[types.Run]):
 class Heartbeater:
     """The background heartbeat thread behind ``Run.heartbeating``.
 
-    ``error`` holds the ``ConflictError`` that stopped it, if any; ``beats`` and
-    ``failures`` count successful and failed heartbeats.
+    ``error`` holds the ``APIError`` that stopped it, if any (``ConflictError`` once
+    the run was reaped); ``beats`` and ``failures`` count successful and failed
+    heartbeats.
     """
 
     def __init__(self, run: Run, interval: float, progress: ProgressSource) -> None:
@@ -495,7 +502,7 @@ class Heartbeater:
                 "heartbeat interval %.0fs is not shorter than the 15-minute watchdog", interval
             )
         self.interval = interval
-        self.error: ConflictError | None = None
+        self.error: APIError | None = None
         self.beats = 0
         self.failures = 0
         self._run = run
@@ -537,18 +544,28 @@ class Heartbeater:
             try:
                 run.heartbeat(progress=self._payload())
                 self.beats += 1
-            except ConflictError as err:
-                if run._finished:
+            except APIError as err:
+                if _retryable(err):
+                    self.failures += 1
+                    logger.warning("heartbeat for run %s failed: %s", run.id, err)
+                elif run._finished:
                     return
-                self.error = err
-                run._record_reaped(err)
-                logger.error("run %s can no longer heartbeat: %s", run.id, err)
-                return
+                else:
+                    self.error = err
+                    run._record_stopped(err)
+                    logger.error("run %s can no longer heartbeat: %s", run.id, err)
+                    return
             except Exception as err:  # keep beating: one lost beat is not fatal
                 self.failures += 1
                 logger.warning("heartbeat for run %s failed: %s", run.id, err)
             if self._stop.wait(self.interval):
                 return
+
+
+def _retryable(error: APIError) -> bool:
+    """Server errors, timeouts and rate limits may pass at the next beat."""
+    status = error.status_code
+    return status >= 500 or status < 400 or status in _RETRYABLE_CLIENT_STATUSES
 
 
 def _default_tracker_exists() -> bool:

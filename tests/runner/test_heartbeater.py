@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from methodic import Chronicle, ConflictError, Run
+from methodic import AuthenticationError, Chronicle, ConflictError, NotFoundError, Run
 from methodic.run import Heartbeater
 
 from .conftest import wait_until
@@ -127,3 +127,40 @@ def test_the_heartbeater_never_keeps_the_process_alive(fake: FakeChronicle) -> N
     )
     assert child.returncode == 0, child.stderr
     assert child.stdout.strip() == "started"
+
+
+def test_an_unknown_run_stops_the_heartbeater_and_is_surfaced(worker: Chronicle) -> None:
+    run = Run(worker, "run-that-does-not-exist")
+
+    with pytest.raises(NotFoundError) as caught, run.heartbeating(interval=0.01) as beater:
+        wait_until(lambda: not beater.running)
+
+    assert beater.error is caught.value and beater.failures == 0
+    with pytest.raises(NotFoundError):
+        run.heartbeat()
+
+
+def test_a_rejected_key_stops_the_heartbeater_and_is_surfaced(
+    fake: FakeChronicle, run_id: str
+) -> None:
+    Run(fake.client("worker"), run_id).start()
+    with Chronicle(fake.base_url, "sk_worker_unknownkey0000000000") as revoked:
+        run = Run(revoked, run_id)
+
+        with pytest.raises(AuthenticationError), run.heartbeating(interval=0.01) as beater:
+            wait_until(lambda: not beater.running)
+
+    assert isinstance(beater.error, AuthenticationError) and beater.failures == 0
+
+
+@pytest.mark.parametrize("status", [408, 429, 500])
+def test_timeouts_rate_limits_and_server_errors_are_retried(
+    worker: Chronicle, run_id: str, fake: FakeChronicle, status: int
+) -> None:
+    run = Run(worker, run_id).start()
+    fake.faults.add("runs.heartbeat", "status", status=status)
+
+    with run.heartbeating(interval=0.01) as beater:
+        wait_until(lambda: beater.beats >= 1)
+
+    assert beater.failures == 1 and beater.error is None

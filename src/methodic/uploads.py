@@ -24,6 +24,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -374,7 +375,9 @@ class UploadEngine:
         if len(files) == 1 or self.max_parallel_components == 1:
             return [describe_file(n, p, content_type=types.get(n)) for n, p in files.items()]
         workers = min(self.max_parallel_components, len(files))
-        with ThreadPoolExecutor(workers, thread_name_prefix="methodic-hash") as pool:
+        with _abandon_on_interrupt(
+            ThreadPoolExecutor(workers, thread_name_prefix="methodic-hash")
+        ) as pool:
             futures = [
                 pool.submit(describe_file, n, p, content_type=types.get(n))
                 for n, p in files.items()
@@ -527,7 +530,9 @@ class UploadEngine:
             for component in components:
                 self._put_one(record, component, refresher, state)
             return
-        with ThreadPoolExecutor(workers, thread_name_prefix="methodic-put") as pool:
+        with _abandon_on_interrupt(
+            ThreadPoolExecutor(workers, thread_name_prefix="methodic-put")
+        ) as pool:
             futures = [
                 pool.submit(self._put_one, record, component, refresher, state)
                 for component in components
@@ -628,6 +633,23 @@ class UploadEngine:
             self.tracker.release(record.key, record.claim_token)
         except Exception:  # the original failure matters more than a lost claim
             logger.warning("could not release the claim on upload %s", record.key, exc_info=True)
+
+
+@contextmanager
+def _abandon_on_interrupt(pool: ThreadPoolExecutor) -> Iterator[ThreadPoolExecutor]:
+    """Use ``pool``; on an exception, return at once instead of joining its threads.
+
+    A plain ``with ThreadPoolExecutor`` waits for every running task on the way
+    out, so a SIGTERM or Ctrl-C during a multi-gigabyte PUT would be reported
+    (``fail_on_crash``) only once the PUT ended. Queued tasks are cancelled; the
+    running ones are left to end on their own, or with the process.
+    """
+    try:
+        yield pool
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
 
 
 class _UrlRefresher:

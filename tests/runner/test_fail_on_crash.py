@@ -7,6 +7,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -14,7 +15,7 @@ import pytest
 from methodic import Chronicle, Run
 from methodic.run import Terminated
 
-from .conftest import new_run_id
+from .conftest import make_files, new_run_id, wait_until
 
 if TYPE_CHECKING:
     from methodic_fake.harness import FakeChronicle
@@ -170,3 +171,42 @@ def test_sigterm_fails_the_run_and_exits_like_a_signal_death(fake: FakeChronicle
 def test_terminated_is_a_system_exit_with_the_shell_code() -> None:
     exc = Terminated(signal.SIGTERM)
     assert isinstance(exc, SystemExit) and exc.code == 143 and exc.signum == signal.SIGTERM
+
+
+def test_sigterm_mid_upload_fails_the_run_without_waiting_for_the_puts(
+    fake: FakeChronicle, tmp_path: Path
+) -> None:
+    run_id = new_run_id(fake)
+    files = make_files(tmp_path / "src", {"a.bin": 100_000, "b.bin": 100_000, "c.bin": 100_000})
+    latency = 10.0
+    fake.faults.add("storage.put", "latency", seconds=latency, times=3)
+    script = textwrap.dedent(
+        f"""
+        from methodic import Chronicle, Run, UploadTracker
+        run = Run(Chronicle(), {run_id!r}, tracker=UploadTracker({str(tmp_path / "t.db")!r}))
+        said = []
+        def progress(done, total):
+            if not said:  # bytes are leaving: the PUTs are in flight
+                said.append(print("sending", flush=True))
+        with run.fail_on_crash():
+            run.start()
+            run.upload_asset("checkpoint", "ckpt", {dict((n, str(p)) for n, p in files.items())!r},
+                             progress=progress)
+        """
+    )
+    child = subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    researcher = fake.client("researcher")
+    try:
+        assert child.stdout is not None
+        assert child.stdout.readline().strip() == "sending"
+        child.send_signal(signal.SIGTERM)
+        # Reported long before the held PUTs could have finished.
+        wait_until(lambda: researcher.runs.get(run_id).state == "failed", timeout=latency / 2)
+    finally:
+        child.kill()
+        child.communicate()
+    failed = researcher.runs.get(run_id)
+    assert failed.failure_reason == "crash"
+    assert failed.failure_message == f"terminated by signal {int(signal.SIGTERM)}"

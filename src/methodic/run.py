@@ -267,15 +267,9 @@ class Run(Handle[types.Run]):
         from methodic.uploads import resolve_progress
 
         self._raise_if_stopped()
-        prepared = self._upload_engine().register(
-            kind=kind,
-            name=name,
-            files=files,
-            run_id=self._id,
-            metadata=metadata,
-            content_types=content_types,
-        )
-        return self._transfer(prepared, resolve_progress(progress, desc=name))
+        callback = resolve_progress(progress, desc=name)
+        prepared = self._register(kind, name, files, metadata, content_types)
+        return self._transfer(prepared, callback)
 
     def upload_inline(
         self,
@@ -325,24 +319,14 @@ class Run(Handle[types.Run]):
 
         self._raise_if_stopped()
         callback = resolve_progress(progress, desc=name)
-        engine = self._upload_engine()
-        prepared = engine.register(
-            kind=kind,
-            name=name,
-            files=files,
-            run_id=self._id,
-            metadata=metadata,
-            content_types=content_types,
-        )
+        prepared = self._register(kind, name, files, metadata, content_types)
         key = prepared.record.key
-        with self._uploads_lock:
-            self._active[key] = prepared
         try:
             future = self._chronicle._upload_executor.submit(self._transfer, prepared, callback)
         except BaseException:
             with self._uploads_lock:
                 self._active.pop(key, None)
-            engine.release(prepared)  # leave it to resume_uploads()
+            self._upload_engine().release(prepared)  # leave it to resume_uploads()
             raise
         with self._uploads_lock:
             self._background[key] = (future, prepared.asset.id)
@@ -361,10 +345,11 @@ class Run(Handle[types.Run]):
         from methodic.uploads import resolve_progress
 
         engine = self._upload_engine()
-        callback = resolve_progress(progress)
         assets: list[types.Asset] = []
         failures: list[UploadError] = []
         for upload in self.tracker.incomplete(run_id=self._id):
+            # Per upload: "tqdm" draws one bar for each, named after its asset.
+            callback = resolve_progress(progress, desc=upload.name)
             try:
                 asset = engine.resume(upload, progress=callback)
             except UploadError as err:
@@ -415,15 +400,34 @@ class Run(Handle[types.Run]):
                 self._engine = UploadEngine(self._chronicle, tracker)
             return self._engine
 
-    def _transfer(self, prepared: PreparedUpload, progress: ProgressCallback | None) -> types.Asset:
-        key = prepared.record.key
+    def _register(
+        self,
+        kind: str,
+        name: str,
+        files: Mapping[str, str | os.PathLike[str]],
+        metadata: Mapping[str, Any] | None,
+        content_types: Mapping[str, str] | None,
+    ) -> PreparedUpload:
+        """Register an upload of this run and count it as active until transferred."""
+        prepared = self._upload_engine().register(
+            kind=kind,
+            name=name,
+            files=files,
+            run_id=self._id,
+            metadata=metadata,
+            content_types=content_types,
+        )
+        # Counted from here, so queued background uploads show in pending bytes too.
         with self._uploads_lock:
-            self._active[key] = prepared
+            self._active[prepared.record.key] = prepared
+        return prepared
+
+    def _transfer(self, prepared: PreparedUpload, progress: ProgressCallback | None) -> types.Asset:
         try:
             return self._upload_engine().transfer(prepared, progress=progress)
         finally:
             with self._uploads_lock:
-                self._active.pop(key, None)
+                self._active.pop(prepared.record.key, None)
 
     def _await_uploads(self) -> None:
         from concurrent.futures import wait

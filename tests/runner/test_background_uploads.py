@@ -206,3 +206,26 @@ def test_a_live_background_upload_keeps_its_claim_past_the_lease(
     assert future.result(timeout=30).state == "ready"
     assert len(request_log.storage("PUT")) == len(files)
     tracker.close()
+
+
+def test_resume_uploads_draws_one_tqdm_bar_per_upload(
+    worker: Chronicle,
+    run_id: str,
+    tracker: UploadTracker,
+    tmp_path: Path,
+    fake: FakeChronicle,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    run = Run(worker, run_id, tracker=tracker).start()
+    fake.faults.add("storage.put", "status", status=503, times=2)
+    for name in ("first-ckpt", "second-ckpt"):
+        with pytest.raises(UploadError):
+            run.upload_asset("checkpoint", name, make_files(tmp_path / name, {"a": 3000}))
+    capsys.readouterr()
+
+    assert len(run.resume_uploads(progress="tqdm")) == 2
+
+    bars = capsys.readouterr().err
+    for name in ("first-ckpt", "second-ckpt"):
+        assert name in bars
+    assert bars.count("100%") == 2

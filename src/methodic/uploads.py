@@ -14,6 +14,7 @@ module is the machinery under them:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib
 import logging
@@ -22,12 +23,10 @@ import os
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from methodic.errors import (
     APIError,
@@ -67,6 +66,8 @@ DEFAULT_CONTENT_TYPE = "application/octet-stream"
 ProgressCallback = Callable[[int, int], None]
 """Called as ``progress(bytes_done, bytes_total)``, possibly from worker threads."""
 ProgressArg = ProgressCallback | Literal["tqdm"] | None
+
+_T = TypeVar("_T")
 
 # Statuses meaning the create request itself is wrong (bad component names, unknown
 # run, payload too large). Only a brand-new registration, whose caller sees the error
@@ -372,17 +373,11 @@ class UploadEngine:
         Registration happens in the caller's thread, so for a big checkpoint this is
         the part a training loop waits for.
         """
-        if len(files) == 1 or self.max_parallel_components == 1:
-            return [describe_file(n, p, content_type=types.get(n)) for n, p in files.items()]
-        workers = min(self.max_parallel_components, len(files))
-        with _abandon_on_interrupt(
-            ThreadPoolExecutor(workers, thread_name_prefix="methodic-hash")
-        ) as pool:
-            futures = [
-                pool.submit(describe_file, n, p, content_type=types.get(n))
-                for n, p in files.items()
-            ]
-            return [future.result() for future in futures]
+        calls = [
+            functools.partial(describe_file, n, p, content_type=types.get(n))
+            for n, p in files.items()
+        ]
+        return _run_parallel(calls, self.max_parallel_components, "methodic-hash")
 
     def transfer(
         self, prepared: PreparedUpload, *, progress: ProgressCallback | None = None
@@ -525,25 +520,11 @@ class UploadEngine:
         if not components:
             return
         refresher = _UrlRefresher(self.chronicle, asset_id, urls)
-        workers = min(self.max_parallel_components, len(components))
-        if workers == 1:
-            for component in components:
-                self._put_one(record, component, refresher, state)
-            return
-        with _abandon_on_interrupt(
-            ThreadPoolExecutor(workers, thread_name_prefix="methodic-put")
-        ) as pool:
-            futures = [
-                pool.submit(self._put_one, record, component, refresher, state)
-                for component in components
-            ]
-            _, not_done = wait(futures, return_when=FIRST_EXCEPTION)
-            for future in not_done:
-                future.cancel()
-            wait(futures)
-        for future in futures:
-            if not future.cancelled() and future.exception() is not None:
-                future.result()  # re-raises the first failure
+        calls = [
+            functools.partial(self._put_one, record, component, refresher, state)
+            for component in components
+        ]
+        _run_parallel(calls, self.max_parallel_components, "methodic-put")
 
     def _put_one(
         self,
@@ -635,21 +616,54 @@ class UploadEngine:
             logger.warning("could not release the claim on upload %s", record.key, exc_info=True)
 
 
-@contextmanager
-def _abandon_on_interrupt(pool: ThreadPoolExecutor) -> Iterator[ThreadPoolExecutor]:
-    """Use ``pool``; on an exception, return at once instead of joining its threads.
+def _run_parallel(calls: Sequence[Callable[[], _T]], workers: int, name: str) -> list[_T]:
+    """Run ``calls`` on at most ``workers`` daemon threads; their results, in order.
 
-    A plain ``with ThreadPoolExecutor`` waits for every running task on the way
-    out, so a SIGTERM or Ctrl-C during a multi-gigabyte PUT would be reported
-    (``fail_on_crash``) only once the PUT ended. Queued tasks are cancelled; the
-    running ones are left to end on their own, or with the process.
+    After a failure no further call starts; the running ones end, and the first
+    failure is raised. If the waiting thread is interrupted (SIGTERM raised as
+    ``Terminated``, Ctrl-C), it returns at once and the running calls are abandoned:
+    being daemon threads they die with the process. A ``ThreadPoolExecutor`` would
+    join them, on leaving its block and again at interpreter exit, so a SIGTERM
+    during a multi-gigabyte PUT would be reported (``fail_on_crash``), and the
+    process would end, only once that PUT had.
     """
+    if workers <= 1 or len(calls) <= 1:
+        return [call() for call in calls]
+    results: list[Any] = [None] * len(calls)
+    failures: list[BaseException] = []
+    queue = iter(enumerate(calls))
+    lock = threading.Lock()
+    stop = threading.Event()
+
+    def work() -> None:
+        while not stop.is_set():
+            with lock:
+                item = next(queue, None)
+            if item is None:
+                return
+            index, call = item
+            try:
+                results[index] = call()
+            except BaseException as err:
+                with lock:
+                    failures.append(err)
+                stop.set()
+
+    threads = [
+        threading.Thread(target=work, name=f"{name}-{i}", daemon=True)
+        for i in range(min(workers, len(calls)))
+    ]
     try:
-        yield pool
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
     except BaseException:
-        pool.shutdown(wait=False, cancel_futures=True)
+        stop.set()
         raise
-    pool.shutdown(wait=True)
+    if failures:
+        raise failures[0]
+    return results
 
 
 class _UrlRefresher:

@@ -202,8 +202,10 @@ def test_sigterm_mid_upload_fails_the_run_without_waiting_for_the_puts(
         assert child.stdout is not None
         assert child.stdout.readline().strip() == "sending"
         child.send_signal(signal.SIGTERM)
-        # Reported long before the held PUTs could have finished.
+        # Reported long before the held PUTs could have finished, and the process
+        # ends like a SIGTERM death without waiting for them either.
         wait_until(lambda: researcher.runs.get(run_id).state == "failed", timeout=latency / 2)
+        assert child.wait(timeout=latency / 2) == 128 + signal.SIGTERM
     finally:
         child.kill()
         child.communicate()

@@ -15,7 +15,8 @@ of truth for which components are already stored.
 
 Several threads and processes may share one tracker file. Each transaction is short
 and ``BEGIN IMMEDIATE``; a *claim* (pid, host, boot id and a lease) stops two live
-processes from resuming the same upload, while a dead owner's claim is taken over.
+processes from resuming the same upload, while a dead owner's claim is taken over
+(on the owner's host its pid decides; elsewhere, only its lease).
 
     tracker = UploadTracker("/scratch/uploads.sqlite3")
     for upload in tracker.incomplete():
@@ -47,7 +48,8 @@ __all__ = [
 ]
 
 DEFAULT_LEASE_SECONDS = 300.0
-"""How long a claim stays valid without renewal; uploads renew it as bytes flow."""
+"""How long a claim stays valid without renewal where its owner's pid cannot be checked
+(another host, Windows); transfers renew it when they start and as bytes flow."""
 
 _SCHEMA_VERSION = 1
 _BUSY_TIMEOUT_MS = 30_000

@@ -482,7 +482,9 @@ class Run(Handle[types.Run]):
         if isinstance(exc, Terminated):
             message = f"terminated by signal {exc.signum}"
         else:
-            message = f"{type(exc).__name__}: {exc}"[:2000]
+            # Redact before truncating, so a cut can't leave part of the key behind.
+            text = self._chronicle.transport.redact(f"{type(exc).__name__}: {exc}")
+            message = text[:2000]
         try:
             self.fail(reason=reason, message=message)
         except ChronicleError as err:

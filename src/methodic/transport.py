@@ -104,7 +104,7 @@ class Transport:
         self._timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
         ua = user_agent or f"methodic-python/{__version__}"
         common = {"User-Agent": ua, "Accept": "application/json"}
-        self._api_key = api_key  # kept only to scrub it from error bodies
+        self._api_key = api_key  # kept only to scrub it from text (error bodies, crash messages)
         self._owns_client = http_client is None
         self._client = http_client
         self._client_lock = threading.Lock()
@@ -272,6 +272,13 @@ class Transport:
             raise _connection_error(method, request.url, err) from err
         finally:
             response.close()
+
+    def redact(self, text: str) -> str:
+        """``text`` with every occurrence of this transport's API key replaced.
+
+        For text that leaves the process (a crash message sent to Chronicle).
+        """
+        return text.replace(self._api_key, "<redacted>")
 
     def close(self) -> None:
         """Close the underlying ``httpx.Client`` if this transport created it."""

@@ -35,6 +35,24 @@ def test_an_exception_fails_the_run_as_a_crash_and_propagates(
     assert failed.failure_message == "RuntimeError: CUDA out of memory"
 
 
+def test_the_crash_message_never_carries_the_clients_key(
+    methodic_fake: FakeChronicle, researcher: Chronicle, run_id: str
+) -> None:
+    # A crash message is stored server-side and shown to everyone who can read the
+    # run; code that puts its config (with the key) into an exception must not leak it.
+    key = methodic_fake.worker_key
+    run = Run(methodic_fake.client("worker"), run_id)
+
+    with pytest.raises(RuntimeError), run.fail_on_crash():
+        run.start()
+        raise RuntimeError(f"bad settings: api_key={key} base=...")
+
+    failed = researcher.runs.get(run_id)
+    assert failed.failure_message is not None
+    assert key not in failed.failure_message
+    assert failed.failure_message == "RuntimeError: bad settings: api_key=<redacted> base=..."
+
+
 def test_keyboard_interrupt_is_an_abandon(
     worker: Chronicle, researcher: Chronicle, run_id: str
 ) -> None:

@@ -93,7 +93,13 @@ def serve(host: str, port: int, data_dir: Path, search: bool) -> int:
     except ValueError as exc:
         print(f"methodic-fake: bad key in the environment: {exc}", file=sys.stderr)
         return 2
-    backend = Backend.persistent(data_dir, search_configured=search, keys=fixed)
+    from methodic_fake.persistence import DataDirLocked
+
+    try:
+        backend = Backend.persistent(data_dir, search_configured=search, keys=fixed)
+    except DataDirLocked as exc:
+        print(f"methodic-fake: {exc}", file=sys.stderr)
+        return 1
     try:
         sock = bind_socket(host, port)
     except OSError as exc:

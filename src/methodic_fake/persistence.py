@@ -14,13 +14,60 @@ offline development fake is not worth a disk flush on every request.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
+from methodic_fake.errors import FakeError
 from methodic_fake.models import Record
+
+LOCK_FILE = "lock"
+
+
+class DataDirLocked(RuntimeError):
+    """Another fake (in this process or another) already serves this data dir."""
+
+
+class StoreFailure(FakeError):
+    """500: the database refused a commit, so the change was not acknowledged."""
+
+    status = 500
+
+
+def _lock_data_dir(data_dir: Path) -> int:
+    """Hold an exclusive, non-blocking lock on `<data_dir>/lock`; returns its fd.
+
+    Two servers on one data dir would each keep their own in-memory tables and
+    sequence counters and overwrite each other's rows. The OS drops the lock when
+    the process dies (even on SIGKILL), so a crash never leaves a stale lock.
+    """
+    path = data_dir / LOCK_FILE
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
+            import msvcrt
+
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+        else:
+            import fcntl
+
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        raise DataDirLocked(
+            f"data dir {data_dir} is in use by another methodic-fake server "
+            "(stop it, or pass a different --data-dir)"
+        ) from None
+    return fd
+
+
+def _unlock_data_dir(fd: int) -> None:
+    os.close(fd)  # closing the descriptor releases the lock
+
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS records (
@@ -111,11 +158,16 @@ class SqliteStore:
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        # One connection shared by the server's threads; the registry's lock serialises use.
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(_SCHEMA)
+        self._lock_fd: int | None = _lock_data_dir(path.parent)
+        try:
+            # One connection shared by the server's threads; the registry's lock serialises use.
+            self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(_SCHEMA)
+        except BaseException:
+            _unlock_data_dir(self._lock_fd)
+            raise
         self._staged: list[tuple[str, tuple[Any, ...]]] = []
         self._lock = threading.Lock()
 
@@ -145,19 +197,34 @@ class SqliteStore:
         )
 
     def commit(self) -> None:
-        """Write everything staged in one transaction (atomic: all or none)."""
+        """Write everything staged in one transaction (atomic: all or none).
+
+        On failure the rows stay staged (the in-memory state already holds the
+        change, so the next commit writes it) and StoreFailure tells the client
+        that nothing was acknowledged.
+        """
         with self._lock:
             if not self._staged:
                 return
             staged, self._staged = self._staged, []
-            self._db.execute("BEGIN IMMEDIATE")
             try:
-                for sql, params in staged:
-                    self._db.execute(sql, params)
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    for sql, params in staged:
+                        self._db.execute(sql, params)
+                    self._db.execute("COMMIT")
+                except BaseException:
+                    if self._db.in_transaction:
+                        self._db.execute("ROLLBACK")
+                    raise
+            except sqlite3.Error as exc:
+                self._staged = staged + self._staged
+                raise StoreFailure(
+                    f"could not persist the change ({exc}); it may apply with a later request"
+                ) from exc
             except BaseException:
-                self._db.execute("ROLLBACK")
+                self._staged = staged + self._staged
                 raise
-            self._db.execute("COMMIT")
 
     def get_meta(self, key: str) -> str | None:
         row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
@@ -178,3 +245,6 @@ class SqliteStore:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+            if self._lock_fd is not None:
+                _unlock_data_dir(self._lock_fd)
+                self._lock_fd = None

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import pytest
 
 from methodic import Chronicle
 
@@ -176,3 +177,57 @@ def test_keys_can_be_fixed_from_the_environment(tmp_path: Path) -> None:
         assert keys["worker"] == worker
         with Chronicle(base_url=base_url, api_key=worker) as chronicle:
             assert chronicle.experiments.list().items == []
+
+
+def test_a_data_dir_serves_one_fake_at_a_time(tmp_path: Path) -> None:
+    """Two servers on one data dir would overwrite each other's rows: the second must not start."""
+    from methodic_fake import FakeChronicle
+    from methodic_fake.persistence import DataDirLocked
+
+    with FakeChronicle.in_process(data_dir=tmp_path) as first:
+        first.client().experiments.create("first")
+        with pytest.raises(DataDirLocked, match=re.escape(str(tmp_path))):
+            FakeChronicle.in_process(data_dir=tmp_path)
+    # Released when the first one stops.
+    with FakeChronicle.in_process(data_dir=tmp_path) as again:
+        assert [e.title for e in again.client().experiments.list()] == ["first"]
+
+
+def test_the_dev_server_refuses_a_locked_data_dir(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from methodic_fake.backend import Backend
+    from methodic_fake.cli import main
+
+    holder = Backend.persistent(tmp_path)
+    try:
+        assert main(["serve", "--port", "0", "--data-dir", str(tmp_path)]) == 1
+    finally:
+        holder.close()
+    err = capsys.readouterr().err
+    assert "in use" in err and str(tmp_path) in err
+
+
+def test_a_failed_commit_is_a_5xx_and_nothing_staged_is_lost(tmp_path: Path) -> None:
+    """If SQLite refuses a commit the client hears 5xx, and the change is written later."""
+    import sqlite3
+
+    from methodic_fake import FakeChronicle
+
+    with FakeChronicle.in_process(data_dir=tmp_path) as fake:
+        db = fake.backend.store._db  # type: ignore[attr-defined]
+
+        def deny_writes(action: int, *args: object) -> int:
+            return sqlite3.SQLITE_DENY if action == sqlite3.SQLITE_INSERT else sqlite3.SQLITE_OK
+
+        db.set_authorizer(deny_writes)
+        http = fake.http()
+        response = http.post("/experiments", json={"title": "unacknowledged"})
+        assert response.status_code >= 500
+        assert "persist" in response.json()["detail"]
+        db.set_authorizer(None)
+        assert http.post("/experiments", json={"title": "acknowledged"}).status_code == 201
+    with FakeChronicle.in_process(data_dir=tmp_path) as reopened:
+        titles = sorted(e.title for e in reopened.client().experiments.list())
+    # The refused rows were kept staged and written with the next commit.
+    assert titles == ["acknowledged", "unacknowledged"]

@@ -10,12 +10,12 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from methodic_fake.assets import AssetService
-from methodic_fake.auth import KeyRing, Principal
+from methodic_fake.auth import ROLES, KeyRing, Principal
 from methodic_fake.clock import Clock
 from methodic_fake.errors import ServiceUnavailable
 from methodic_fake.experiments import ExperimentService
@@ -30,6 +30,30 @@ from methodic_fake.variations import VariationService
 
 SEARCH_TYPES = ("research_doc", "arxiv")
 SEARCH_NOT_CONFIGURED = "search is not configured"
+
+
+def _persistent_keys(store: Store, fixed: Mapping[str, str] | KeyRing | None) -> KeyRing:
+    """The saved key ring with `fixed` roles overlaid, saved back.
+
+    Roles not fixed keep their saved tokens (or are minted once, on the first
+    start), so fixing only the worker key never changes the researcher's token.
+    """
+    saved_json = store.get_meta("keys")
+    ring: dict[str, list[str]] = (
+        json.loads(saved_json) if saved_json is not None else KeyRing.generate().all_keys()
+    )
+    if isinstance(fixed, KeyRing):
+        ring = fixed.all_keys()
+    elif fixed:
+        unknown = set(fixed) - set(ROLES)
+        if unknown:
+            raise ValueError(f"unknown roles {sorted(unknown)}; use {ROLES}")
+        ring.update({role: [token] for role, token in fixed.items()})
+    keys = KeyRing(ring["researcher"], ring["agent"], ring["worker"])
+    encoded = json.dumps(keys.all_keys())
+    if encoded != saved_json:
+        store.set_meta("keys", encoded)
+    return keys
 
 
 class Backend:
@@ -80,20 +104,17 @@ class Backend:
     def persistent(cls, data_dir: Path, **options: Any) -> Backend:
         """State in `<data_dir>/chronicle.sqlite3`, blobs in `<data_dir>/blobs`.
 
-        Keys, the URL signing secret and the clock offset are kept in the database
+        `keys` (role -> token, or a whole KeyRing) fixes tokens; roles left out keep
+        the tokens saved in the data dir. Keys, the URL signing secret and the clock offset are kept in the database
         too, so tokens and unexpired URLs keep working across restarts.
         """
         data_dir = Path(data_dir)
         store = SqliteStore(data_dir / "chronicle.sqlite3")
-        keys_json = store.get_meta("keys")
-        if options.get("keys") is None:
-            if keys_json is None:
-                ring = KeyRing.generate()
-                store.set_meta("keys", json.dumps(ring.all_keys()))
-            else:
-                saved = json.loads(keys_json)
-                ring = KeyRing(saved["researcher"], saved["agent"], saved["worker"])
-            options["keys"] = ring
+        try:
+            options["keys"] = _persistent_keys(store, options.get("keys"))
+        except BaseException:
+            store.close()
+            raise
         secret_hex = store.get_meta("signing_secret")
         if secret_hex is None:
             secret_hex = UrlSigner(Clock()).secret.hex()

@@ -30,7 +30,7 @@ KEY_ENV = {
 
 
 def keys_from_env(environ: Mapping[str, str]) -> dict[str, str] | None:
-    """Tokens fixed by METHODIC_FAKE_* variables (missing roles are generated), or None."""
+    """Tokens fixed by METHODIC_FAKE_* variables (other roles keep their saved ones), or None."""
     chosen = {role: environ[name] for role, name in KEY_ENV.items() if environ.get(name)}
     return chosen or None
 
@@ -89,7 +89,8 @@ def serve(host: str, port: int, data_dir: Path, search: bool) -> int:
     from methodic_fake.server import base_url_of, bind_socket, make_server
 
     try:
-        fixed = keyring(keys_from_env(os.environ))
+        fixed = keys_from_env(os.environ)
+        keyring(fixed)  # reject malformed keys before touching the data dir
     except ValueError as exc:
         print(f"methodic-fake: bad key in the environment: {exc}", file=sys.stderr)
         return 2

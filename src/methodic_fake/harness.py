@@ -50,14 +50,12 @@ def _backend(
     search_configured: bool,
     clock: Clock | None,
 ) -> Backend:
-    options: dict[str, Any] = {
-        "keys": keyring(keys),
-        "search_configured": search_configured,
-        "clock": clock,
-    }
+    options: dict[str, Any] = {"search_configured": search_configured, "clock": clock}
     if data_dir is not None:
-        return Backend.persistent(Path(data_dir), **options)
-    return Backend.ephemeral(**options)
+        # Roles left out keep the tokens saved in the data dir (not fresh ones).
+        keyring(keys)  # validates the shapes before the data dir is touched
+        return Backend.persistent(Path(data_dir), keys=keys, **options)
+    return Backend.ephemeral(keys=keyring(keys), **options)
 
 
 @functools.cache

@@ -231,3 +231,37 @@ def test_a_failed_commit_is_a_5xx_and_nothing_staged_is_lost(tmp_path: Path) -> 
         titles = sorted(e.title for e in reopened.client().experiments.list())
     # The refused rows were kept staged and written with the next commit.
     assert titles == ["acknowledged", "unacknowledged"]
+
+
+def test_keys_fixed_for_some_roles_keep_the_others_across_restarts(tmp_path: Path) -> None:
+    """Fixing only the worker key must not re-mint the researcher and agent tokens each start."""
+    from methodic_fake.auth import mint_api_key
+    from methodic_fake.backend import Backend
+
+    worker = mint_api_key("worker")
+    first = Backend.persistent(tmp_path, keys={"worker": worker})
+    keys_one = first.keys.keys
+    first.close()
+    second = Backend.persistent(tmp_path, keys={"worker": worker})
+    keys_two = second.keys.keys
+    second.close()
+    assert keys_one == keys_two and keys_two["worker"] == worker
+    # A newly fixed key replaces just its role; a start with nothing fixed keeps it all.
+    agent = mint_api_key("agent")
+    third = Backend.persistent(tmp_path, keys={"agent": agent})
+    assert third.keys.keys == {**keys_two, "agent": agent}
+    third.close()
+    fourth = Backend.persistent(tmp_path)
+    assert fourth.keys.keys == {**keys_two, "agent": agent}
+    fourth.close()
+
+
+def test_harness_with_partly_fixed_keys_keeps_the_others(tmp_path: Path) -> None:
+    from methodic_fake import FakeChronicle
+    from methodic_fake.auth import mint_api_key
+
+    worker = mint_api_key("worker")
+    with FakeChronicle.in_process(data_dir=tmp_path, keys={"worker": worker}) as fake:
+        before = fake.keys
+    with FakeChronicle.in_process(data_dir=tmp_path, keys={"worker": worker}) as fake:
+        assert fake.keys == before

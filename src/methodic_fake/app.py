@@ -8,11 +8,20 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import Receive, Scope, Send
 
 from methodic_fake.backend import Backend
 from methodic_fake.errors import FakeError
-from methodic_fake.middleware import FakeMiddleware, request_id_of
+from methodic_fake.middleware import FakeMiddleware, note_server_send, request_id_of
 from methodic_fake.routes import admin, assets, experiments, runs, search, storage, variations
+
+
+class FakeApp(FastAPI):
+    """FastAPI, plus a note of the server's own `send` for injected connection resets."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        note_server_send(scope, send)
+        await super().__call__(scope, receive, send)
 
 
 def create_app(backend: Backend | None = None, **backend_options: Any) -> FastAPI:
@@ -22,7 +31,7 @@ def create_app(backend: Backend | None = None, **backend_options: Any) -> FastAP
     >>> client = TestClient(app)                # drive it in-process
     """
     backend = backend if backend is not None else Backend.ephemeral(**backend_options)
-    app = FastAPI(
+    app = FakeApp(
         title="Chronicle (methodic-fake)",
         description="A stateful fake of the Chronicle REST API. See docs/api.md.",
         version="1",

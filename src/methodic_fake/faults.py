@@ -7,7 +7,7 @@ operation and the next matching requests consume them one by one, e.g.
     fake.faults.add("runs.heartbeat", "status", status=503, times=2)
 
 Kinds: `status` (reply with that status and a `{"detail": ...}` body), `reset`
-(drop the connection mid-response; `phase="after"` handles the request
+(drop the connection without a response; `phase="after"` handles the request
 first, so the change happens but the client never hears of it), `truncate` (storage PUT only: read
 `after_bytes` of the body, store nothing, drop the connection) and `latency`
 (sleep `seconds`, then handle the request normally).
@@ -15,7 +15,6 @@ first, so the change happens but the client never hears of it), `truncate` (stor
 
 from __future__ import annotations
 
-import functools
 import threading
 from collections import deque
 from dataclasses import dataclass
@@ -53,39 +52,6 @@ OPERATIONS: tuple[str, ...] = (
     "storage.get",
 )
 KINDS: tuple[str, ...] = ("status", "reset", "truncate", "latency")
-
-
-INJECTED_MARK = "methodic_fake_injected"
-
-
-@functools.cache
-def _connection_aborted_class() -> type[Exception]:
-    # httpx is imported on first use only: it costs ~60 ms, and a server that never
-    # injects a reset should not pay for it at start-up.
-    import httpx
-
-    class ConnectionAborted(httpx.RemoteProtocolError):
-        """Raised inside the app to drop a connection mid-response.
-
-        Under uvicorn any exception after the response started closes the socket,
-        so the client sees a broken connection. In-process, starlette's TestClient
-        re-raises the app's exception into the caller; subclassing httpx's own
-        transport error makes that look exactly like a dropped connection to the SDK.
-        """
-
-        methodic_fake_injected = True
-
-    return ConnectionAborted
-
-
-def connection_aborted() -> Exception:
-    """The exception that breaks the current connection (see `_connection_aborted_class`)."""
-    return _connection_aborted_class()("connection reset by methodic-fake fault injection")
-
-
-def is_injected(exc: BaseException | None) -> bool:
-    """True for exceptions raised by fault injection (kept out of error logs)."""
-    return bool(getattr(exc, INJECTED_MARK, False))
 
 
 @dataclass(frozen=True)

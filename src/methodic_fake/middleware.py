@@ -1,25 +1,71 @@
 """ASGI middleware: request ids on every response, and fault injection.
 
 Fault injection lives at the ASGI level because two of its kinds cannot be
-expressed as a normal response: `reset` and `truncate` must start a response and
-then break the connection. The operation name of a request is the name of the
+expressed as a normal response: `reset` and `truncate` break the connection
+without sending a status line, so the client sees a transport error, never a
+response. The operation name of a request is the name of the
 route it matches, so faults and routes can never disagree about names.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import uuid
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from methodic_fake.faults import Fault, FaultQueue, connection_aborted
+from methodic_fake.faults import Fault, FaultQueue
 
 REQUEST_ID_HEADER = b"x-request-id"
+INJECTED_MARK = "methodic_fake_injected"
+# Where the app keeps the server's own `send` (see note_server_send).
+_SERVER_SEND = "methodic_fake.server_send"
+
+
+@functools.cache
+def _connection_aborted_class() -> type[Exception]:
+    # httpx is imported on first use only: it costs ~60 ms, and a server that never
+    # injects a reset should not pay for it at start-up.
+    import httpx
+
+    class ConnectionAborted(httpx.RemoteProtocolError):
+        """Raised inside the app to drop a connection.
+
+        Under uvicorn the connection is already aborted when this is raised (see
+        `_abort`). In-process, starlette's TestClient re-raises the app's exception
+        into the caller; subclassing httpx's own transport error makes that look
+        exactly like a dropped connection to the SDK.
+        """
+
+        methodic_fake_injected = True
+
+    return ConnectionAborted
+
+
+def connection_aborted() -> Exception:
+    """The exception that breaks the current connection (see `_connection_aborted_class`)."""
+    return _connection_aborted_class()("connection reset by methodic-fake fault injection")
+
+
+def is_injected(exc: BaseException | None) -> bool:
+    """True for exceptions raised by fault injection (kept out of error logs)."""
+    return bool(getattr(exc, INJECTED_MARK, False))
+
+
+def note_server_send(scope: Scope, send: Send) -> None:
+    """Remember the server's `send` (before starlette wraps it) so a fault can abort.
+
+    uvicorn's `send` is a bound method of the request cycle, which holds the
+    connection's transport: the only way to drop a connection before any status
+    line, since an exception raised before the response starts is answered with a 500.
+    """
+    if scope["type"] == "http":
+        scope[_SERVER_SEND] = send
 
 
 def request_id_of(scope: Scope) -> str:
@@ -86,11 +132,11 @@ class FakeMiddleware:
                 received += len(message.get("body", b""))
                 if message["type"] != "http.request" or not message.get("more_body", False):
                     break
-            await _abort(send)
+            await _abort(scope)
         elif fault.kind == "reset":
             if fault.phase == "after":
                 await self.app(scope, receive, _swallow)
-            await _abort(send)
+            await _abort(scope)
 
 
 async def _swallow(message: Message) -> None:
@@ -105,14 +151,13 @@ async def _drain(receive: Receive) -> None:
             return
 
 
-async def _abort(send: Send) -> None:
-    """Promise a body, send part of it, then break the connection."""
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 200,
-            "headers": [(b"content-type", b"application/json"), (b"content-length", b"1024")],
-        }
-    )
-    await send({"type": "http.response.body", "body": b"{", "more_body": True})
+async def _abort(scope: Scope) -> NoReturn:
+    """Break the connection before any status line reaches the client, then raise."""
+    cycle = getattr(scope.get(_SERVER_SEND), "__self__", None)
+    transport = getattr(cycle, "transport", None)
+    if transport is not None and hasattr(transport, "abort"):
+        transport.abort()
+        # abort() schedules connection_lost; let it run so the server marks the
+        # cycle disconnected and drops (rather than sends) its 500 for our exception.
+        await asyncio.sleep(0)
     raise connection_aborted()

@@ -20,7 +20,7 @@ from typing import Any
 
 import uvicorn
 
-from methodic_fake.faults import is_injected
+from methodic_fake.middleware import is_injected
 
 DEFAULT_STARTUP_TIMEOUT = 10.0
 

@@ -163,3 +163,66 @@ def test_injected_resets_are_not_logged_as_server_errors(
             chronicle.experiments.list()
         chronicle.experiments.list()  # the server has finished with the aborted request
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+
+
+def _raw_exchange(base_url: str, request: bytes) -> bytes:
+    """Send one raw HTTP/1.1 request and return every byte the server sent back."""
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(base_url)
+    received = b""
+    with socket.create_connection((parts.hostname, parts.port), timeout=5) as sock:
+        try:
+            sock.sendall(request)
+            while chunk := sock.recv(65536):
+                received += chunk
+        except (ConnectionResetError, BrokenPipeError):
+            pass
+    return received
+
+
+def _inline_download_path(fake: FakeChronicle) -> str:
+    chronicle = fake.client()
+    exp = chronicle.experiments.create("t")
+    asset = chronicle.assets.create_inline(
+        kind="output", name="o", content="hi", experiment_id=exp.id
+    )
+    url = chronicle.assets.download_urls(asset.id)["content"]
+    return url[len(fake.base_url) :]
+
+
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+@pytest.mark.parametrize("phase", ["before", "after"])
+def test_reset_never_sends_a_status_line(fake: FakeChronicle, method: str, phase: str) -> None:
+    """A reset is a broken connection, not a 200 (or 500) head followed by silence."""
+    path = _inline_download_path(fake)
+    fake.faults.add("storage.get", "reset", phase=phase)
+    request = f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode()
+    assert _raw_exchange(fake.base_url, request) == b""
+    assert fake.faults.pending() == []
+
+
+def test_truncate_never_sends_a_status_line(fake: FakeChronicle) -> None:
+    chronicle = fake.client("worker")
+    run_id = _running(fake.client())
+    data = b"z" * 4096
+    created = chronicle.assets.create(
+        kind="checkpoint",
+        name="c",
+        run_id=run_id,
+        components=[{"name": "m", "size": len(data), "sha256": hashlib.sha256(data).hexdigest()}],
+    )
+    path = created.upload_urls["m"][len(fake.base_url) :]
+    fake.faults.add("storage.put", "truncate", after_bytes=1024)
+    head = f"PUT {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {len(data)}\r\n\r\n"
+    assert _raw_exchange(fake.base_url, head.encode() + data) == b""
+
+
+def test_reset_on_head_in_process_is_a_connection_error(in_process: FakeChronicle) -> None:
+    import httpx
+
+    path = _inline_download_path(in_process)
+    in_process.faults.add("storage.get", "reset")
+    with pytest.raises(httpx.TransportError):
+        in_process.http(None).head(path)

@@ -56,6 +56,15 @@ def _persistent_keys(store: Store, fixed: Mapping[str, str] | KeyRing | None) ->
     return keys
 
 
+def _saved_clock(store: Store) -> Clock:
+    """The clock at the offset the server last had (0 if what was saved is unusable)."""
+    try:
+        return Clock(float(store.get_meta("clock_offset") or 0.0))
+    except ValueError:  # e.g. infinity saved by a version that did not bound advances
+        store.set_meta("clock_offset", "0.0")
+        return Clock()
+
+
 class Backend:
     """Everything one fake knows.
 
@@ -120,7 +129,7 @@ class Backend:
             secret_hex = UrlSigner(Clock()).secret.hex()
             store.set_meta("signing_secret", secret_hex)
         # A caller's clock wins; otherwise resume the fake time the server last had.
-        clock = options.pop("clock", None) or Clock(float(store.get_meta("clock_offset") or 0.0))
+        clock = options.pop("clock", None) or _saved_clock(store)
         backend = cls(
             blob_root=data_dir / "blobs",
             store=store,

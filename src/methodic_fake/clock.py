@@ -7,10 +7,24 @@ together and a test can step past the 15-minute watchdog instantly.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from datetime import datetime, timezone
 from typing import Protocol
+
+# The largest single step (10 years) and the largest total offset (100 years):
+# far beyond any test's needs, and far from where timestamps stop rendering
+# (year 9999) or floats stop resolving microseconds.
+MAX_ADVANCE = 10 * 365.25 * 86400
+MAX_OFFSET = 100 * 365.25 * 86400
+
+
+def check_offset(offset: float) -> float:
+    """`offset` if it is a finite, non-negative offset within MAX_OFFSET; else ValueError."""
+    if not math.isfinite(offset) or not 0 <= offset <= MAX_OFFSET:
+        raise ValueError(f"clock offset must be between 0 and {MAX_OFFSET:.0f} seconds")
+    return offset
 
 
 class ClockLike(Protocol):
@@ -27,7 +41,7 @@ class Clock:
     """
 
     def __init__(self, offset: float = 0.0, *, source: ClockLike | None = None) -> None:
-        self._offset = offset
+        self._offset = check_offset(offset)
         self._lock = threading.Lock()
         self._source = source
 
@@ -42,11 +56,15 @@ class Clock:
         return base + self._offset
 
     def advance(self, seconds: float) -> None:
-        """Move the clock forward; moving it backward is refused (time never rewinds)."""
+        """Move the clock forward by at most MAX_ADVANCE; never backward (ValueError)."""
+        if not math.isfinite(seconds):
+            raise ValueError("the fake's clock moves by a finite number of seconds")
         if seconds < 0:
             raise ValueError("the fake's clock only moves forward")
+        if seconds > MAX_ADVANCE:
+            raise ValueError(f"advance by at most {MAX_ADVANCE:.0f} seconds (10 years) at a time")
         with self._lock:
-            self._offset += seconds
+            self._offset = check_offset(self._offset + seconds)
 
     def reset(self) -> None:
         """Back to real time (used between tests)."""

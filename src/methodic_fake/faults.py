@@ -15,6 +15,7 @@ first, so the change happens but the client never hears of it), `truncate` (stor
 
 from __future__ import annotations
 
+import math
 import threading
 from collections import deque
 from dataclasses import dataclass
@@ -52,6 +53,8 @@ OPERATIONS: tuple[str, ...] = (
     "storage.get",
 )
 KINDS: tuple[str, ...] = ("status", "reset", "truncate", "latency")
+# A latency fault longer than this is a typo, and would hang the request forever.
+MAX_LATENCY = 3600.0
 
 
 @dataclass(frozen=True)
@@ -121,6 +124,8 @@ class FaultQueue:
             raise ValueError("times must be at least 1")
         if after_bytes < 0 or seconds < 0:
             raise ValueError("after_bytes and seconds must not be negative")
+        if not math.isfinite(seconds) or seconds > MAX_LATENCY:
+            raise ValueError(f"seconds must be finite and at most {MAX_LATENCY:.0f}")
         fault = Fault(
             operation,
             kind,

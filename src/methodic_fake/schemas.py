@@ -10,6 +10,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, Field, model_validator
 
+from methodic_fake.clock import MAX_ADVANCE
+from methodic_fake.faults import MAX_LATENCY
 from methodic_fake.jsonlimits import check_json, check_text
 
 SHA256_PATTERN = r"^[0-9a-f]{64}$"
@@ -111,13 +113,13 @@ class FaultIn(BaseModel):
     detail: Text | None = None
     times: int = Field(default=1, ge=1)
     after_bytes: int = Field(default=0, ge=0)
-    seconds: float = Field(default=0.0, ge=0)
+    seconds: float = Field(default=0.0, ge=0, le=MAX_LATENCY, allow_inf_nan=False)
     retry_after: int | None = None
     phase: Literal["before", "after"] = "before"
 
 
 class ClockAdvance(BaseModel):
-    seconds: float = Field(ge=0)
+    seconds: float = Field(ge=0, le=MAX_ADVANCE, allow_inf_nan=False)
 
 
 class SearchToggle(BaseModel):

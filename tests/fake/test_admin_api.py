@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from methodic import Chronicle
 from methodic_fake import FakeChronicle
+from methodic_fake.clock import MAX_ADVANCE, Clock
 
 from .conftest import committed_variation
 
@@ -40,3 +43,42 @@ def test_admin_refuses_non_loopback_clients(in_process: FakeChronicle) -> None:
         response = remote.get("/_fake/keys")
     assert response.status_code == 403
     assert "loopback" in response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    ['{"seconds": 1e999}', '{"seconds": Infinity}', '{"seconds": NaN}', '{"seconds": 1e300}'],
+)
+def test_clock_advance_refuses_unbounded_values(fake: FakeChronicle, body: str) -> None:
+    admin = fake.http(None)
+    response = admin.post(
+        "/_fake/clock/advance", content=body, headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 422
+    assert fake.clock.offset == 0
+    # Nothing was damaged: timestamps still render.
+    assert fake.client().experiments.create("fine").title == "fine"
+
+
+def test_clock_refuses_non_finite_and_huge_steps() -> None:
+    clock = Clock()
+    for bad in (float("inf"), float("nan"), 1e300, MAX_ADVANCE + 1):
+        with pytest.raises(ValueError):
+            clock.advance(bad)
+    assert clock.offset == 0
+    clock.advance(MAX_ADVANCE)  # the largest single step is fine
+
+
+def test_latency_faults_are_bounded(fake: FakeChronicle) -> None:
+    admin = fake.http(None)
+    response = admin.post(
+        "/_fake/faults",
+        content='{"operation": "runs.get", "kind": "latency", "seconds": 1e999}',
+        headers={"content-type": "application/json"},
+    )
+    assert response.status_code == 422
+    too_long = {"operation": "runs.get", "kind": "latency", "seconds": 10**9}
+    assert admin.post("/_fake/faults", json=too_long).status_code == 422
+    with pytest.raises(ValueError):
+        fake.faults.add("runs.get", "latency", seconds=float("inf"))
+    assert fake.faults.pending() == []

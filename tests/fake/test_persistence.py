@@ -265,3 +265,17 @@ def test_harness_with_partly_fixed_keys_keeps_the_others(tmp_path: Path) -> None
         before = fake.keys
     with FakeChronicle.in_process(data_dir=tmp_path, keys={"worker": worker}) as fake:
         assert fake.keys == before
+
+
+def test_an_unusable_saved_clock_offset_starts_at_real_time(tmp_path: Path) -> None:
+    from methodic_fake.backend import Backend
+
+    first = Backend.persistent(tmp_path)
+    first.store.set_meta("clock_offset", "inf")  # what an unbounded advance once saved
+    first.close()
+    second = Backend.persistent(tmp_path)
+    try:
+        assert second.clock.offset == 0
+        assert second.store.get_meta("clock_offset") == "0.0"
+    finally:
+        second.close()

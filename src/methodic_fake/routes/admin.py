@@ -71,7 +71,10 @@ async def get_clock(backend: BackendDep) -> dict[str, Any]:
 
 @router.post("/clock/advance")
 async def advance_clock(body: ClockAdvance, backend: BackendDep) -> dict[str, Any]:
-    backend.advance(body.seconds)
+    try:
+        backend.advance(body.seconds)
+    except ValueError as exc:  # the total offset would leave the clock's range
+        raise BadRequest(str(exc)) from None
     return _clock(backend)
 
 

@@ -82,3 +82,35 @@ def test_latency_faults_are_bounded(fake: FakeChronicle) -> None:
     with pytest.raises(ValueError):
         fake.faults.add("runs.get", "latency", seconds=float("inf"))
     assert fake.faults.pending() == []
+
+
+@pytest.mark.parametrize("host", ["attacker.example", "attacker.example:8765", "10.0.0.1"])
+def test_admin_refuses_a_foreign_host_header(in_process: FakeChronicle, host: str) -> None:
+    """DNS rebinding: a page on attacker.example resolving to 127.0.0.1 must not read keys."""
+    response = in_process.http(None).get("/_fake/keys", headers={"Host": host})
+    assert response.status_code == 403
+    assert "Host" in response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    "host", ["127.0.0.1:8765", "localhost", "LOCALHOST:1", "[::1]:8765", "testserver"]
+)
+def test_admin_accepts_loopback_host_headers(in_process: FakeChronicle, host: str) -> None:
+    assert in_process.http(None).get("/_fake/keys", headers={"Host": host}).status_code == 200
+
+
+def test_admin_refuses_cross_origin_requests(in_process: FakeChronicle) -> None:
+    """CSRF: a browser POSTing text/plain from another site must not wipe the fake."""
+    in_process.client().experiments.create("kept")
+    admin = in_process.http(None)
+    for origin in ("https://evil.example", "null", "http://127.0.0.1.evil.example"):
+        response = admin.post(
+            "/_fake/reset", headers={"Origin": origin, "Content-Type": "text/plain"}
+        )
+        assert response.status_code == 403, origin
+        assert "Origin" in response.json()["detail"]
+    assert len(in_process.client().experiments.list().items) == 1
+    # A local tool (or a page served from the fake's own loopback origin) may.
+    response = admin.post("/_fake/reset", headers={"Origin": "http://localhost:3000"})
+    assert response.status_code == 204
+    assert in_process.client().experiments.list().items == []

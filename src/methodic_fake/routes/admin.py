@@ -1,13 +1,18 @@
 """`/_fake/...`: control the fake over HTTP (hidden from the OpenAPI schema).
 
-For the dev server and for tests in other processes. Only loopback clients (and
-the in-process test client) may call these, because `/_fake/keys` hands out keys.
+For the dev server and for tests in other processes. `/_fake/keys` hands out keys
+and `/_fake/reset` wipes everything, so three checks guard every call: the client
+is on loopback; the `Host` header names loopback (a DNS-rebinding page reaches
+127.0.0.1 under its own host name); and any `Origin` header is a loopback origin
+(a cross-site form or `fetch` carries the attacker's origin, and a text/plain POST
+needs no preflight).
 """
 
 from __future__ import annotations
 
 import ipaddress
 from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
@@ -18,17 +23,41 @@ from methodic_fake.errors import BadRequest, Forbidden
 from methodic_fake.faults import OPERATIONS
 from methodic_fake.schemas import ClockAdvance, FaultIn, SearchToggle
 
+# "testclient"/"testserver": starlette's TestClient (the in-process harness).
+_LOOPBACK_NAMES = ("localhost", "testclient", "testserver")
+
+
+def _is_loopback(host: str | None) -> bool:
+    if not host:
+        return False
+    if host.lower() in _LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _hostname(authority: str) -> str | None:
+    """The host of `host[:port]` (brackets stripped from IPv6), or None if malformed."""
+    try:
+        parts = urlsplit("//" + authority)
+        parts.port  # noqa: B018 - raises ValueError for a malformed port
+    except ValueError:
+        return None
+    return parts.hostname
+
 
 def _loopback_only(request: Request) -> None:
-    host = request.client.host if request.client else ""
-    if host in ("testclient", "localhost"):
-        return
-    try:
-        if ipaddress.ip_address(host).is_loopback:
-            return
-    except ValueError:
-        pass
-    raise Forbidden("the /_fake admin API only answers loopback clients")
+    if not _is_loopback(request.client.host if request.client else None):
+        raise Forbidden("the /_fake admin API only answers loopback clients")
+    if not _is_loopback(_hostname(request.headers.get("host", ""))):
+        raise Forbidden("the /_fake admin API only answers requests whose Host is loopback")
+    origin = request.headers.get("origin")
+    if origin is not None:
+        parts = urlsplit(origin)
+        if parts.scheme not in ("http", "https") or not _is_loopback(_hostname(parts.netloc)):
+            raise Forbidden("the /_fake admin API refuses cross-origin requests (Origin header)")
 
 
 router = APIRouter(prefix="/_fake", include_in_schema=False, dependencies=[Depends(_loopback_only)])

@@ -7,6 +7,7 @@ so two fakes (or two tests) never see each other's data.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import tempfile
@@ -17,7 +18,7 @@ from typing import Any
 from methodic_fake.assets import AssetService
 from methodic_fake.auth import ROLES, KeyRing, Principal
 from methodic_fake.clock import Clock
-from methodic_fake.errors import ServiceUnavailable
+from methodic_fake.errors import ServiceUnavailable, Unprocessable
 from methodic_fake.experiments import ExperimentService
 from methodic_fake.faults import FaultQueue
 from methodic_fake.persistence import MemoryStore, SqliteStore, Store
@@ -150,17 +151,32 @@ class Backend:
         operation: str,
         key: str | None,
         create: Callable[[], Any],
+        params: Any = None,
     ) -> Any:
-        """Run `create` once per (principal, operation, key); repeats get the first body."""
+        """Run `create` once per (principal, operation, key); repeats get the first body.
+
+        `params` (path parameters and the parsed body, JSON-ready) must match the
+        first request's: a key reused for a different request is a 422, as Stripe
+        answers, rather than quietly handing back some other resource.
+        """
         if key is None:
             return create()
         scope = json.dumps([principal.id, operation, key])
+        fingerprint = hashlib.sha256(
+            json.dumps(params, sort_keys=True, separators=(",", ":")).encode()
+        ).hexdigest()
         with self.registry.transaction():
             saved = self.registry.idempotency.get(scope)
             if saved is not None:
-                return saved[1]
+                _, body, first = saved
+                # None: remembered before parameters were recorded; trust the key.
+                if first is not None and first != fingerprint:
+                    raise Unprocessable(
+                        f"Idempotency-Key {key!r} was used with different parameters"
+                    )
+                return body
             body = create()
-            self.registry.remember(scope, 201, body)
+            self.registry.remember(scope, 201, body, fingerprint)
             return body
 
     def search(self, query: str, types: list[str] | None, limit: int) -> dict[str, Any]:

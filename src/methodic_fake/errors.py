@@ -53,6 +53,12 @@ class Conflict(FakeError):
     status = 409
 
 
+class Unprocessable(FakeError):
+    """422 with a string detail: well-formed, but contradicts an earlier request."""
+
+    status = 422
+
+
 class PayloadTooLarge(FakeError):
     """413: inline content over the limit."""
 

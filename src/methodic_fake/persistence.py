@@ -74,7 +74,7 @@ CREATE TABLE IF NOT EXISTS records (
     kind TEXT NOT NULL, id TEXT NOT NULL, seq INTEGER NOT NULL, body TEXT NOT NULL,
     PRIMARY KEY (kind, id));
 CREATE TABLE IF NOT EXISTS idempotency (
-    scope TEXT PRIMARY KEY, status INTEGER NOT NULL, body TEXT NOT NULL);
+    scope TEXT PRIMARY KEY, status INTEGER NOT NULL, body TEXT NOT NULL, fingerprint TEXT);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
@@ -86,15 +86,15 @@ class Store(Protocol):
         """Every stored record as (kind, dumped record), in creation order."""
         ...
 
-    def load_idempotency(self) -> Iterator[tuple[str, int, Any]]:
-        """Every remembered idempotent response as (scope, status, body)."""
+    def load_idempotency(self) -> Iterator[tuple[str, int, Any, str | None]]:
+        """Every remembered idempotent response as (scope, status, body, fingerprint)."""
         ...
 
     def stage(self, record: Record) -> None:
         """Queue a new or changed record for the next commit."""
         ...
 
-    def stage_idempotency(self, scope: str, status: int, body: Any) -> None:
+    def stage_idempotency(self, scope: str, status: int, body: Any, fingerprint: str) -> None:
         """Queue an idempotency record for the next commit."""
         ...
 
@@ -128,13 +128,13 @@ class MemoryStore:
     def load_records(self) -> Iterator[tuple[str, dict[str, Any]]]:
         return iter(())
 
-    def load_idempotency(self) -> Iterator[tuple[str, int, Any]]:
+    def load_idempotency(self) -> Iterator[tuple[str, int, Any, str | None]]:
         return iter(())
 
     def stage(self, record: Record) -> None:
         pass
 
-    def stage_idempotency(self, scope: str, status: int, body: Any) -> None:
+    def stage_idempotency(self, scope: str, status: int, body: Any, fingerprint: str) -> None:
         pass
 
     def commit(self) -> None:
@@ -165,6 +165,9 @@ class SqliteStore:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(_SCHEMA)
+            columns = {row[1] for row in self._db.execute("PRAGMA table_info(idempotency)")}
+            if "fingerprint" not in columns:  # a data dir from before parameters were checked
+                self._db.execute("ALTER TABLE idempotency ADD COLUMN fingerprint TEXT")
         except BaseException:
             _unlock_data_dir(self._lock_fd)
             raise
@@ -176,9 +179,10 @@ class SqliteStore:
         for kind, body in rows:
             yield kind, json.loads(body)
 
-    def load_idempotency(self) -> Iterator[tuple[str, int, Any]]:
-        for scope, status, body in self._db.execute("SELECT scope, status, body FROM idempotency"):
-            yield scope, status, json.loads(body)
+    def load_idempotency(self) -> Iterator[tuple[str, int, Any, str | None]]:
+        rows = self._db.execute("SELECT scope, status, body, fingerprint FROM idempotency")
+        for scope, status, body, fingerprint in rows:
+            yield scope, status, json.loads(body), fingerprint
 
     def stage(self, record: Record) -> None:
         self._staged.append(
@@ -188,11 +192,12 @@ class SqliteStore:
             )
         )
 
-    def stage_idempotency(self, scope: str, status: int, body: Any) -> None:
+    def stage_idempotency(self, scope: str, status: int, body: Any, fingerprint: str) -> None:
         self._staged.append(
             (
-                "INSERT OR REPLACE INTO idempotency (scope, status, body) VALUES (?, ?, ?)",
-                (scope, status, json.dumps(body)),
+                "INSERT OR REPLACE INTO idempotency (scope, status, body, fingerprint)"
+                " VALUES (?, ?, ?, ?)",
+                (scope, status, json.dumps(body), fingerprint),
             )
         )
 

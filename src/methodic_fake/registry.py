@@ -40,7 +40,8 @@ class Registry:
         self.runs: dict[str, Run] = {}
         self.assets: dict[str, Asset] = {}
         self.running: set[str] = set()  # ids of running runs: all the watchdog must scan
-        self.idempotency: dict[str, tuple[int, Any]] = {}
+        # scope -> (status, body, fingerprint of the request's parameters)
+        self.idempotency: dict[str, tuple[int, Any, str | None]] = {}
         self._seq = 0
 
     def _tables(self) -> dict[str, dict[str, Any]]:
@@ -59,8 +60,8 @@ class Registry:
             self._seq = max(self._seq, record.seq)
             if isinstance(record, Run) and record.state == "running":
                 self.running.add(record.id)
-        for scope, status, body in self.store.load_idempotency():
-            self.idempotency[scope] = (status, body)
+        for scope, status, body, fingerprint in self.store.load_idempotency():
+            self.idempotency[scope] = (status, body, fingerprint)
 
     def reset(self) -> None:
         """Forget everything (per-test reset)."""
@@ -117,7 +118,7 @@ class Registry:
             raise NotFound(f"{kind} {record_id} not found")
         return record
 
-    def remember(self, scope: str, status: int, body: Any) -> None:
-        """Record the response of an idempotent create."""
-        self.idempotency[scope] = (status, body)
-        self.store.stage_idempotency(scope, status, body)
+    def remember(self, scope: str, status: int, body: Any, fingerprint: str) -> None:
+        """Record the response of an idempotent create and what it was asked."""
+        self.idempotency[scope] = (status, body, fingerprint)
+        self.store.stage_idempotency(scope, status, body, fingerprint)

@@ -67,3 +67,47 @@ def test_failed_creates_are_not_remembered(researcher: Chronicle) -> None:
         researcher.experiments.create("child", parent_ids=["missing"], idempotency_key="k")
     created = researcher.experiments.create("now fine", idempotency_key="k")
     assert created.title == "now fine"
+
+
+def _reused(response: object) -> None:
+    import httpx
+
+    assert isinstance(response, httpx.Response)
+    assert response.status_code == 422, response.text
+    assert response.json() == {
+        "detail": "Idempotency-Key 'same' was used with different parameters"
+    }
+
+
+def test_a_key_reused_with_another_body_is_422(fake: FakeChronicle) -> None:
+    http = fake.http()
+    headers = {"Idempotency-Key": "same"}
+    first = http.post("/experiments", json={"title": "one"}, headers=headers)
+    assert first.status_code == 201
+    _reused(http.post("/experiments", json={"title": "two"}, headers=headers))
+    # Unknown fields are ignored on the wire, so they do not make a request different.
+    again = http.post("/experiments", json={"title": "one", "future": 1}, headers=headers)
+    assert again.json() == first.json()
+    assert len(fake.client().experiments.list().items) == 1
+
+
+def test_a_key_reused_on_another_variation_is_422(fake: FakeChronicle) -> None:
+    researcher = fake.client()
+    exp_id, variation_id = committed_variation(researcher)
+    other = researcher.variations.create(exp_id, config_json={"lr": 1}).id
+    http = fake.http()
+    headers = {"Idempotency-Key": "same"}
+    assert http.post(f"/variations/{variation_id}/runs", headers=headers).status_code == 201
+    _reused(http.post(f"/variations/{other}/runs", headers=headers))
+    assert researcher.runs.list(variation_id=other).items == []
+
+
+def test_the_parameters_check_survives_a_restart(tmp_path: object) -> None:
+    from pathlib import Path
+
+    assert isinstance(tmp_path, Path)
+    headers = {"Idempotency-Key": "same"}
+    with FakeChronicle.in_process(data_dir=tmp_path) as fake:
+        assert fake.http().post("/experiments", json={"title": "a"}, headers=headers).is_success
+    with FakeChronicle.in_process(data_dir=tmp_path) as fake:
+        _reused(fake.http().post("/experiments", json={"title": "b"}, headers=headers))

@@ -51,7 +51,7 @@ async def create_asset(
                 principal, content=content, content_type=body.content_type, **common
             )
 
-    result = backend.idempotent(principal, "assets.create", key, create)
+    result = backend.idempotent(principal, "assets.create", key, create, params=body.model_dump())
     return JSONResponse(result, status_code=201)
 
 

@@ -32,6 +32,7 @@ async def create_experiment(
         "experiments.create",
         key,
         lambda: backend.experiments.create(principal, **body.model_dump()),
+        params=body.model_dump(),
     )
     return JSONResponse(result, status_code=201)
 

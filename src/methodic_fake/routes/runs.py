@@ -36,6 +36,7 @@ async def create_run(
         "runs.create",
         key,
         lambda: backend.runs.create(principal, variation_id, resume_from_run_id=resume),
+        params={"variation_id": variation_id, "resume_from_run_id": resume},
     )
     return JSONResponse(result, status_code=201)
 

@@ -84,7 +84,11 @@ def test_conclude_refused_while_a_run_is_active(researcher: Chronicle) -> None:
     run = researcher.runs.create(variation_id)
     with pytest.raises(ConflictError) as info:
         researcher.experiments.conclude(exp_id, conclusion="c")
-    assert "still pending or running" in info.value.body["detail"]
+    # The one documented exception to the `(needs <states>)` form (docs/api.md).
+    assert info.value.body["detail"] == (
+        f"cannot conclude experiment {exp_id}: it is committed "
+        "with 1 run(s) still pending or running"
+    )
     researcher.runs.fail(run.id, reason="abandoned")
     assert researcher.experiments.conclude(exp_id, conclusion="c").state == "concluded"
 

@@ -16,12 +16,21 @@ import uuid
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
+from starlette.exceptions import HTTPException
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from methodic_fake.faults import Fault, FaultQueue
 
 REQUEST_ID_HEADER = b"x-request-id"
+# Request bodies of Chronicle routes are JSON, bounded by what the API accepts: the
+# largest, a 1 MiB inline `content`, can grow up to 6x when JSON-escaped (\u0001).
+# Storage uploads (/_storage) are capped by their registered size instead.
+MAX_JSON_BODY = 8 * 1024 * 1024
+STORAGE_PREFIX = "/_storage/"
+# Bytes read and discarded after refusing an oversized body, so a client still
+# sending can finish and read the 413 instead of a broken pipe.
+DRAIN_LIMIT = 64 * 1024 * 1024
 INJECTED_MARK = "methodic_fake_injected"
 # Where the app keeps the server's own `send` (see note_server_send).
 _SERVER_SEND = "methodic_fake.server_send"
@@ -96,6 +105,14 @@ class FakeMiddleware:
                 message = {**message, "headers": headers}
             await send(message)
 
+        if not scope["path"].startswith(STORAGE_PREFIX):
+            declared = _content_length(scope)
+            if declared is not None and declared > MAX_JSON_BODY:
+                await _drain(receive, DRAIN_LIMIT)
+                await _reply(send_with_id, 413, _too_large(f"{declared} bytes"))
+                return
+            receive = _capped(receive, MAX_JSON_BODY)
+
         fault = self._next_fault(scope) if self.faults.active else None
         if fault is None:
             await self.app(scope, receive, send_with_id)
@@ -115,16 +132,11 @@ class FakeMiddleware:
             await asyncio.sleep(fault.seconds)
             await self.app(scope, receive, send)
         elif fault.kind == "status":
-            body = json.dumps({"detail": fault.detail}).encode()
-            headers = [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-            ]
+            extra = []
             if fault.retry_after is not None:
-                headers.append((b"retry-after", str(fault.retry_after).encode()))
+                extra.append((b"retry-after", str(fault.retry_after).encode()))
             await _drain(receive)
-            await send({"type": "http.response.start", "status": fault.status, "headers": headers})
-            await send({"type": "http.response.body", "body": body})
+            await _reply(send, fault.status, fault.detail, extra)
         elif fault.kind == "truncate":
             received = 0
             while received < fault.after_bytes:
@@ -143,12 +155,59 @@ async def _swallow(message: Message) -> None:
     """A `send` that discards the response (reset after the request was handled)."""
 
 
-async def _drain(receive: Receive) -> None:
-    """Consume the request body so the client can read our early response cleanly."""
+async def _drain(receive: Receive, limit: int | None = None) -> None:
+    """Consume the request body (up to `limit` bytes) so the client can read our early reply."""
+    drained = 0
     while True:
         message: dict[str, Any] = dict(await receive())
+        drained += len(message.get("body", b""))
         if message["type"] != "http.request" or not message.get("more_body", False):
             return
+        if limit is not None and drained > limit:
+            return
+
+
+async def _reply(
+    send: Send, status: int, detail: str, extra: Sequence[tuple[bytes, bytes]] = ()
+) -> None:
+    """A complete `{"detail": ...}` JSON response, sent without entering the app."""
+    body = json.dumps({"detail": detail}).encode()
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        *extra,
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def _too_large(size: str) -> str:
+    return f"request body of {size} exceeds the limit of {MAX_JSON_BODY} bytes"
+
+
+def _content_length(scope: Scope) -> int | None:
+    for name, value in scope.get("headers", []):
+        if name == b"content-length":
+            return int(value) if value.isdigit() else None
+    return None
+
+
+def _capped(receive: Receive, limit: int) -> Receive:
+    """`receive`, raising 413 as soon as a (chunked) body passes `limit` bytes."""
+    received = 0
+
+    async def capped_receive() -> Message:
+        nonlocal received
+        message = await receive()
+        if message["type"] == "http.request":
+            received += len(message.get("body", b""))
+            if received > limit:
+                # FastAPI re-raises HTTPExceptions met while reading the body, and
+                # the app's handler turns this one into the usual {"detail": ...}.
+                raise HTTPException(413, _too_large(f"more than {limit} bytes"))
+        return message
+
+    return capped_receive
 
 
 async def _abort(scope: Scope) -> NoReturn:

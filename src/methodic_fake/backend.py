@@ -202,7 +202,7 @@ class Backend:
             return reaped
 
     def reset(self) -> None:
-        """Forget all data, faults and clock offset; keys and signing secret stay."""
+        """Forget all data, faults, clock offset and freeze; keys and signing secret stay."""
         with self.registry.lock:
             self.registry.reset()
             self.index.clear()

@@ -44,16 +44,37 @@ class Clock:
         self._offset = check_offset(offset)
         self._lock = threading.Lock()
         self._source = source
+        self._frozen_at: float | None = None  # source time when frozen
 
     @property
     def offset(self) -> float:
         """Seconds added to the source time."""
         return self._offset
 
+    @property
+    def frozen(self) -> bool:
+        """True between `freeze()` and `unfreeze()` / `reset()`."""
+        return self._frozen_at is not None
+
+    def _source_now(self) -> float:
+        return self._source.now() if self._source is not None else time.time()
+
     def now(self) -> float:
         """Current fake time in Unix seconds."""
-        base = self._source.now() if self._source is not None else time.time()
+        frozen_at = self._frozen_at
+        base = frozen_at if frozen_at is not None else self._source_now()
         return base + self._offset
+
+    def freeze(self) -> None:
+        """Stop real time: `now()` changes only through `advance()` (exact boundaries)."""
+        with self._lock:
+            if self._frozen_at is None:
+                self._frozen_at = self._source_now()
+
+    def unfreeze(self) -> None:
+        """Let real time run again (the clock jumps by however long it stood still)."""
+        with self._lock:
+            self._frozen_at = None
 
     def advance(self, seconds: float) -> None:
         """Move the clock forward by at most MAX_ADVANCE; never backward (ValueError)."""
@@ -67,9 +88,10 @@ class Clock:
             self._offset = check_offset(self._offset + seconds)
 
     def reset(self) -> None:
-        """Back to real time (used between tests)."""
+        """Back to real, running time: no offset, not frozen (used between tests)."""
         with self._lock:
             self._offset = 0.0
+            self._frozen_at = None
 
 
 def isoformat(ts: float | None) -> str | None:

@@ -197,6 +197,17 @@ class FakeChronicle:
         """Move the fake's clock forward: `fake.advance(seconds=15 * 60 + 1)`."""
         self.backend.advance(seconds + 60.0 * minutes + 3600.0 * hours)
 
+    def freeze(self) -> None:
+        """Stop the fake's clock: only `advance()` moves it until `unfreeze()` or `reset()`.
+
+        For exact boundaries: `fake.freeze(); ...; fake.advance(seconds=900)` is 900 s.
+        """
+        self.backend.clock.freeze()
+
+    def unfreeze(self) -> None:
+        """Let real time run again on the fake's clock."""
+        self.backend.clock.unfreeze()
+
     @property
     def search_configured(self) -> bool:
         """False makes `GET /search` answer 503 `search is not configured`."""
@@ -207,7 +218,7 @@ class FakeChronicle:
         self.backend.search_configured = bool(value)
 
     def reset(self) -> None:
-        """Forget all data, faults and clock offset (keys stay valid). Takes microseconds."""
+        """Forget all data, faults, clock offset and freeze (keys stay valid). Takes microseconds."""
         self.backend.reset()
 
     # --- clients --------------------------------------------------------------------

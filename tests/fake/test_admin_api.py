@@ -114,3 +114,31 @@ def test_admin_refuses_cross_origin_requests(in_process: FakeChronicle) -> None:
     response = admin.post("/_fake/reset", headers={"Origin": "http://localhost:3000"})
     assert response.status_code == 204
     assert in_process.client().experiments.list().items == []
+
+
+def test_a_frozen_clock_stands_still_until_advanced() -> None:
+    import time
+
+    clock = Clock()
+    clock.freeze()
+    frozen = clock.now()
+    time.sleep(0.01)
+    assert clock.now() == frozen and clock.frozen
+    clock.advance(900)
+    assert clock.now() == frozen + 900
+    clock.unfreeze()
+    assert not clock.frozen and clock.now() >= frozen + 900
+    clock.freeze()
+    clock.reset()  # back to unfrozen real time
+    assert not clock.frozen and clock.offset == 0
+
+
+def test_freeze_over_http_and_reset_unfreezes(fake: FakeChronicle) -> None:
+    admin = fake.http(None)
+    frozen = admin.post("/_fake/clock/freeze").json()
+    assert frozen["frozen"] is True
+    assert admin.get("/_fake/clock").json() == frozen
+    assert admin.post("/_fake/clock/unfreeze").json()["frozen"] is False
+    fake.freeze()
+    fake.reset()
+    assert admin.get("/_fake/clock").json()["frozen"] is False

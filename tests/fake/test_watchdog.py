@@ -29,14 +29,27 @@ def _running_run(researcher: Chronicle, worker: Chronicle) -> str:
 def test_still_running_one_second_before_the_deadline(
     fake: FakeChronicle, researcher: Chronicle, worker: Chronicle
 ) -> None:
+    fake.freeze()  # no real time passes between the start and the check
     run_id = _running_run(researcher, worker)
     fake.advance(seconds=HEARTBEAT_TIMEOUT - 1)
     assert worker.runs.get(run_id).state == "running"
 
 
+def test_still_running_at_exactly_the_deadline(
+    fake: FakeChronicle, researcher: Chronicle, worker: Chronicle
+) -> None:
+    fake.freeze()
+    run_id = _running_run(researcher, worker)
+    fake.advance(seconds=HEARTBEAT_TIMEOUT)
+    assert worker.runs.get(run_id).state == "running"
+    fake.advance(seconds=0.001)
+    assert worker.runs.get(run_id).state == "failed"
+
+
 def test_failed_one_second_after_the_deadline(
     fake: FakeChronicle, researcher: Chronicle, worker: Chronicle
 ) -> None:
+    fake.freeze()
     run_id = _running_run(researcher, worker)
     fake.advance(seconds=HEARTBEAT_TIMEOUT + 1)
     run = worker.runs.get(run_id)
@@ -48,6 +61,7 @@ def test_failed_one_second_after_the_deadline(
 def test_heartbeats_push_the_deadline(
     fake: FakeChronicle, researcher: Chronicle, worker: Chronicle
 ) -> None:
+    fake.freeze()
     run_id = _running_run(researcher, worker)
     for _ in range(3):
         fake.advance(seconds=HEARTBEAT_TIMEOUT - 1)

@@ -90,7 +90,8 @@ async def reset(backend: BackendDep) -> Response:
 
 
 def _clock(backend: Any) -> dict[str, Any]:
-    return {"now": isoformat(backend.clock.now()), "offset_seconds": backend.clock.offset}
+    clock = backend.clock
+    return {"now": isoformat(clock.now()), "offset_seconds": clock.offset, "frozen": clock.frozen}
 
 
 @router.get("/clock")
@@ -104,6 +105,18 @@ async def advance_clock(body: ClockAdvance, backend: BackendDep) -> dict[str, An
         backend.advance(body.seconds)
     except ValueError as exc:  # the total offset would leave the clock's range
         raise BadRequest(str(exc)) from None
+    return _clock(backend)
+
+
+@router.post("/clock/freeze")
+async def freeze_clock(backend: BackendDep) -> dict[str, Any]:
+    backend.clock.freeze()
+    return _clock(backend)
+
+
+@router.post("/clock/unfreeze")
+async def unfreeze_clock(backend: BackendDep) -> dict[str, Any]:
+    backend.clock.unfreeze()
     return _clock(backend)
 
 

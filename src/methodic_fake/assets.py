@@ -41,7 +41,6 @@ class Download:
     """A stored component ready to be served."""
 
     path: Path
-    size: int
     sha256: str
     content_type: str
 
@@ -258,8 +257,7 @@ class AssetService:
             comp = asset.component(component)
             if comp is None:
                 raise NotFound(f"asset {asset_id} has no component {component!r}")
-            if asset.state == "ready":
-                raise Forbidden(f"cannot upload to asset {asset_id}: it is ready (immutable)")
+            machines.apply("asset", "upload to", asset.id, asset.state, error=Forbidden)
             return self._blobs.writer(asset_id, component, comp.size)
 
     def complete_upload(self, asset_id: str, component: str, writer: BlobWriter) -> tuple[int, str]:
@@ -270,9 +268,11 @@ class AssetService:
             if asset is None or comp is None:
                 writer.discard()
                 raise NotFound(f"asset {asset_id} not found")
-            if asset.state == "ready":  # finalized by a concurrent request meanwhile
+            try:  # finalized by a concurrent request meanwhile?
+                machines.apply("asset", "upload to", asset.id, asset.state, error=Forbidden)
+            except Forbidden:
                 writer.discard()
-                raise Forbidden(f"cannot upload to asset {asset_id}: it is ready (immutable)")
+                raise
             size, sha = writer.commit()
             comp.stored_size, comp.stored_sha256, comp.uploaded = size, sha, True
             self._reg.save(asset)
@@ -288,9 +288,7 @@ class AssetService:
             if asset.state != "ready":
                 raise Forbidden(f"cannot download asset {asset_id}: it is {asset.state}")
             path = self._blobs.path(asset_id, component)
-            return Download(
-                path, comp.size, comp.sha256, comp.content_type or "application/octet-stream"
-            )
+            return Download(path, comp.sha256, comp.content_type or "application/octet-stream")
 
     # --- search -----------------------------------------------------------------
 

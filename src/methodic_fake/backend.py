@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import secrets
 import shutil
 import tempfile
 from collections.abc import Callable, Mapping
@@ -25,7 +26,7 @@ from methodic_fake.persistence import MemoryStore, SqliteStore, Store
 from methodic_fake.registry import Registry
 from methodic_fake.runs import RunService
 from methodic_fake.search import SearchIndex
-from methodic_fake.signing import DEFAULT_TTL, UrlSigner
+from methodic_fake.signing import UrlSigner
 from methodic_fake.storage import BlobStore
 from methodic_fake.variations import VariationService
 
@@ -83,13 +84,12 @@ class Backend:
         keys: KeyRing | None = None,
         signing_secret: bytes | None = None,
         search_configured: bool = True,
-        url_ttl: float = DEFAULT_TTL,
     ) -> None:
         self.clock = clock if clock is not None else Clock()
         self.store: Store = store if store is not None else MemoryStore()
         self.keys = keys if keys is not None else KeyRing.generate()
         self.blobs = BlobStore(blob_root)
-        self.signer = UrlSigner(self.clock, signing_secret, url_ttl)
+        self.signer = UrlSigner(self.clock, signing_secret)
         self.faults = FaultQueue()
         self.index = SearchIndex()
         self.search_configured = search_configured
@@ -127,7 +127,7 @@ class Backend:
             raise
         secret_hex = store.get_meta("signing_secret")
         if secret_hex is None:
-            secret_hex = UrlSigner(Clock()).secret.hex()
+            secret_hex = secrets.token_bytes(32).hex()
             store.set_meta("signing_secret", secret_hex)
         # A caller's clock wins; otherwise resume the fake time the server last had.
         clock = options.pop("clock", None) or _saved_clock(store)

@@ -7,7 +7,7 @@ from typing import Any
 
 from methodic_fake import machines
 from methodic_fake.auth import Principal
-from methodic_fake.errors import BadRequest, Conflict
+from methodic_fake.errors import Conflict
 from methodic_fake.models import Experiment, new_id
 from methodic_fake.pagination import paginate
 from methodic_fake.registry import Registry
@@ -148,11 +148,10 @@ class ExperimentService:
     def lineage(
         self, experiment_id: str, *, direction: str = "both", depth: int | None = None
     ) -> dict[str, Any]:
-        """`LineageResponse`: breadth-first walk of parent/child links from the root."""
-        if direction not in DIRECTIONS:
-            raise BadRequest(f"direction must be one of {', '.join(DIRECTIONS)}")
-        if depth is not None and depth < 1:
-            raise BadRequest("depth must be at least 1")
+        """`LineageResponse`: breadth-first walk of parent/child links from the root.
+
+        `direction` is one of DIRECTIONS and `depth` >= 1 or None (the route checks both).
+        """
         with self._reg.transaction():
             root = self._get(experiment_id)
             children: dict[str, list[str]] = {}

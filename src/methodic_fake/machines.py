@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from methodic_fake.errors import Conflict
+from methodic_fake.errors import Conflict, FakeError
 
 
 @dataclass(frozen=True)
@@ -54,8 +54,18 @@ MACHINES: dict[str, dict[str, Transition]] = {
 }
 
 
-def apply(kind: str, action: str, resource_id: str, current: str, note: str = "") -> str:
-    """Return the state after `action`, or raise 409 naming the current state.
+def apply(
+    kind: str,
+    action: str,
+    resource_id: str,
+    current: str,
+    note: str = "",
+    *,
+    error: type[FakeError] = Conflict,
+) -> str:
+    """Return the state after `action`, or raise `error` (409) naming the current state.
+
+    Storage passes `error=Forbidden`: it answers 403, as a bucket would.
 
     >>> apply("run", "start", "r1", "pending")
     'running'
@@ -63,7 +73,7 @@ def apply(kind: str, action: str, resource_id: str, current: str, note: str = ""
     transition = MACHINES[kind][action]
     if current not in transition.sources:
         allowed = " or ".join(sorted(transition.sources))
-        raise Conflict(
+        raise error(
             f"cannot {action} {kind} {resource_id}: it is {current}{note} (needs {allowed})"
         )
     return transition.target or current

@@ -29,7 +29,6 @@ class Registry:
         self.clock = clock
         self.store: Store = store if store is not None else MemoryStore()
         self.lock = threading.RLock()
-        self.heartbeat_timeout = HEARTBEAT_TIMEOUT
         self._depth = 0
         self._init_tables()
         self._load()
@@ -92,7 +91,7 @@ class Registry:
         reaped = 0
         for run_id in list(self.running):
             run = self.runs[run_id]
-            if reap(run, now, self.heartbeat_timeout):
+            if reap(run, now, HEARTBEAT_TIMEOUT):
                 self.running.discard(run_id)
                 self.save(run)
                 reaped += 1

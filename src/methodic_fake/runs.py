@@ -10,11 +10,12 @@ from typing import Any
 
 from methodic_fake import machines
 from methodic_fake.auth import Principal
-from methodic_fake.errors import NotFound
+from methodic_fake.errors import NotFound, Unprocessable
 from methodic_fake.models import Asset, Run, new_id
 from methodic_fake.pagination import paginate
 from methodic_fake.registry import Registry
 
+# What a client may report; `heartbeat_timeout` is the watchdog's alone.
 FAIL_REASONS = ("abandoned", "crash")
 
 
@@ -117,6 +118,8 @@ class RunService:
             return run.wire()
 
     def fail(self, run_id: str, *, reason: str, message: str | None = None) -> dict[str, Any]:
+        if reason not in FAIL_REASONS:
+            raise Unprocessable(f"reason must be one of {', '.join(FAIL_REASONS)}, not {reason!r}")
         with self._reg.transaction() as now:
             run = self._get(run_id)
             run.state = machines.apply("run", "fail", run.id, run.state, _note(run))

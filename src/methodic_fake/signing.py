@@ -19,7 +19,7 @@ from urllib.parse import urlencode
 from methodic_fake.clock import ClockLike
 from methodic_fake.errors import Forbidden
 
-DEFAULT_TTL = 3600.0
+URL_TTL = 3600.0  # docs/api.md: URLs are valid for 1 hour of the fake's clock
 _OPS = {"put": "PUT", "get": "GET"}
 # The exact spellings `sign` produces. The HMAC covers the parsed expiry, so a
 # looser parse (int() takes "+1", "01", " 1", "1_0", fullwidth digits) would let
@@ -35,19 +35,18 @@ def storage_path(asset_id: str, component: str) -> str:
 class UrlSigner:
     """Mints and checks presigned URLs against the fake's clock."""
 
-    def __init__(self, clock: ClockLike, secret: bytes | None = None, ttl: float = DEFAULT_TTL):
+    def __init__(self, clock: ClockLike, secret: bytes | None = None):
         self._clock = clock
         self.secret = secret if secret is not None else secrets.token_bytes(32)
-        self.ttl = ttl
 
     def _signature(self, method: str, path: str, expires: int) -> str:
         message = f"{method}\n{path}\n{expires}".encode()
         return hmac.new(self.secret, message, hashlib.sha256).hexdigest()
 
     def sign(self, base_url: str, op: str, asset_id: str, component: str) -> str:
-        """A URL for `op` ("put" or "get") on one component, valid for `ttl` seconds."""
+        """A URL for `op` ("put" or "get") on one component, valid for URL_TTL seconds."""
         path = storage_path(asset_id, component)
-        expires = int(self._clock.now() + self.ttl)
+        expires = int(self._clock.now() + URL_TTL)
         query = urlencode(
             {"op": op, "expires": expires, "signature": self._signature(_OPS[op], path, expires)}
         )

@@ -101,3 +101,22 @@ def test_sweep_fails_overdue_runs_without_a_reader(make_backend: Callable[..., B
     source.value = 10_000.0
     assert backend.sweep() == 1
     assert backend.registry.runs[run["id"]].state == "failed"
+
+
+def test_fail_accepts_only_the_failure_reasons_a_client_may_send(
+    make_backend: Callable[..., Backend],
+) -> None:
+    from methodic_fake.errors import Unprocessable
+
+    backend = make_backend()
+    exp = backend.experiments.create(RESEARCHER, title="t")
+    backend.experiments.commit(RESEARCHER, exp["id"])
+    variation = backend.variations.create(RESEARCHER, exp["id"], config_json={"a": 1})
+    run = backend.runs.create(RESEARCHER, variation["id"])
+    # heartbeat_timeout belongs to the watchdog; the domain, not only the HTTP
+    # schema, refuses it (and anything else) from callers.
+    for reason in ("heartbeat_timeout", "oops"):
+        with pytest.raises(Unprocessable, match="abandoned, crash"):
+            backend.runs.fail(run["id"], reason=reason)
+    assert backend.runs.get(run["id"])["state"] == "pending"
+    assert backend.runs.fail(run["id"], reason="crash")["failure_reason"] == "crash"

@@ -136,7 +136,10 @@ def test_put_to_a_ready_asset_is_403(worker: Chronicle, pending: tuple[str, str]
     worker.assets.finalize(asset_id)
     with pytest.raises(PermissionDeniedError) as info:
         worker.transport.storage_request("PUT", url, content=DATA)
-    assert "it is ready (immutable)" in info.value.body["detail"]
+    assert (
+        info.value.body["detail"]
+        == f"cannot upload to asset {asset_id}: it is ready (needs pending)"
+    )
 
 
 def test_oversized_put_is_400_and_leaves_nothing(

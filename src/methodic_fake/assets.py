@@ -18,7 +18,6 @@ from methodic_fake import machines
 from methodic_fake.auth import Principal
 from methodic_fake.errors import BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge
 from methodic_fake.models import Asset, Component, new_id
-from methodic_fake.pagination import paginate
 from methodic_fake.registry import Registry
 from methodic_fake.search import Document, SearchIndex
 from methodic_fake.signing import UrlSigner
@@ -192,7 +191,9 @@ class AssetService:
                 and (experiment_id is None or a.experiment_id == experiment_id)
                 and (kind is None or a.kind == kind)
             )
-            return paginate(items, limit, cursor)
+            return self._reg.cursors.page(
+                ("assets", run_id, experiment_id, kind), items, limit, cursor
+            )
 
     def finalize(self, principal: Principal, asset_id: str) -> dict[str, Any]:
         """pending -> ready when every component matches; a ready asset comes back unchanged."""

@@ -94,7 +94,7 @@ class Backend:
         self.index = SearchIndex()
         self.search_configured = search_configured
         self._temp_root: Path | None = None
-        self.registry = Registry(self.clock, self.store)
+        self.registry = Registry(self.clock, self.store, secret=self.signer.secret)
         self.experiments = ExperimentService(self.registry)
         self.variations = VariationService(self.registry)
         self.runs = RunService(self.registry)

@@ -9,7 +9,6 @@ from methodic_fake import machines
 from methodic_fake.auth import Principal
 from methodic_fake.errors import Conflict
 from methodic_fake.models import Experiment, new_id
-from methodic_fake.pagination import paginate
 from methodic_fake.registry import Registry
 
 _EDITABLE = ("title", "hypothesis", "description", "tags")
@@ -75,7 +74,9 @@ class ExperimentService:
                 and (tag is None or tag in e.tags)
                 and (parent_id is None or parent_id in e.parent_ids)
             )
-            return paginate(items, limit, cursor)
+            return self._reg.cursors.page(
+                ("experiments", state, tag, parent_id), items, limit, cursor
+            )
 
     def get(self, experiment_id: str) -> dict[str, Any]:
         """`ExperimentDetail`: the experiment, its variations and run counts by state."""

@@ -8,6 +8,7 @@ before the caller can acknowledge anything.
 
 from __future__ import annotations
 
+import secrets
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,6 +17,7 @@ from typing import Any, TypeVar
 from methodic_fake.clock import ClockLike
 from methodic_fake.errors import NotFound
 from methodic_fake.models import RECORD_TYPES, Asset, Experiment, Record, Run, Variation
+from methodic_fake.pagination import CursorCodec
 from methodic_fake.persistence import MemoryStore, Store
 from methodic_fake.watchdog import HEARTBEAT_TIMEOUT, reap
 
@@ -25,10 +27,15 @@ R = TypeVar("R", bound=Record)
 class Registry:
     """In-memory tables plus idempotency records, persisted through `store`."""
 
-    def __init__(self, clock: ClockLike, store: Store | None = None) -> None:
+    def __init__(
+        self, clock: ClockLike, store: Store | None = None, *, secret: bytes | None = None
+    ) -> None:
         self.clock = clock
         self.store: Store = store if store is not None else MemoryStore()
         self.lock = threading.RLock()
+        # The data generation is saved, so a restarted dev server honours its cursors.
+        generation = self.store.get_meta("cursor_generation") or self._new_generation()
+        self.cursors = CursorCodec(secret or secrets.token_bytes(32), generation)
         self._depth = 0
         self._init_tables()
         self._load()
@@ -62,11 +69,17 @@ class Registry:
         for scope, status, body, fingerprint in self.store.load_idempotency():
             self.idempotency[scope] = (status, body, fingerprint)
 
+    def _new_generation(self) -> str:
+        generation = secrets.token_hex(16)
+        self.store.set_meta("cursor_generation", generation)
+        return generation
+
     def reset(self) -> None:
-        """Forget everything (per-test reset)."""
+        """Forget everything (per-test reset); cursors issued before stop working."""
         with self.lock:
             self._init_tables()
             self.store.clear()
+            self.cursors.generation = self._new_generation()
 
     @contextmanager
     def transaction(self) -> Iterator[float]:

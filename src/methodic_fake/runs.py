@@ -12,7 +12,6 @@ from methodic_fake import machines
 from methodic_fake.auth import Principal
 from methodic_fake.errors import NotFound, Unprocessable
 from methodic_fake.models import Asset, Run, new_id
-from methodic_fake.pagination import paginate
 from methodic_fake.registry import Registry
 
 # What a client may report; `heartbeat_timeout` is the watchdog's alone.
@@ -70,7 +69,9 @@ class RunService:
                 and (experiment_id is None or r.experiment_id == experiment_id)
                 and (state is None or r.state == state)
             )
-            return paginate(items, limit, cursor)
+            return self._reg.cursors.page(
+                ("runs", variation_id, experiment_id, state), items, limit, cursor
+            )
 
     def get(self, run_id: str) -> dict[str, Any]:
         with self._reg.transaction():

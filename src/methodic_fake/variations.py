@@ -10,7 +10,6 @@ from methodic_fake.auth import Principal
 from methodic_fake.errors import BadRequest
 from methodic_fake.jsonlimits import check_json
 from methodic_fake.models import Variation, new_id
-from methodic_fake.pagination import paginate
 from methodic_fake.registry import Registry
 
 MAX_CONFIG_BYTES = 1024 * 1024
@@ -94,4 +93,4 @@ class VariationService:
         with self._reg.transaction():
             self._reg.get(self._reg.experiments, "experiment", experiment_id)
             items = (v for v in self._reg.variations.values() if v.experiment_id == experiment_id)
-            return paginate(items, limit, cursor)
+            return self._reg.cursors.page(("variations", experiment_id), items, limit, cursor)

@@ -60,3 +60,72 @@ def test_foreign_cursor_is_400(fake: FakeChronicle) -> None:
     response = fake.http("researcher").get("/runs", params={"cursor": "not-ours"})
     assert response.status_code == 400
     assert response.json() == {"detail": "invalid cursor"}
+
+
+def _invalid(response: object) -> None:
+    import httpx
+
+    assert isinstance(response, httpx.Response)
+    assert response.status_code == 400, response.text
+    assert response.json() == {"detail": "invalid cursor"}
+
+
+def test_forged_cursors_are_400(fake: FakeChronicle, researcher: Chronicle) -> None:
+    import base64
+
+    for i in range(3):
+        researcher.experiments.create(f"e{i}")
+    http = fake.http()
+    issued = http.get("/experiments", params={"limit": 1}).json()["next_cursor"]
+    # Anything we did not mint: the old plain encoding of a position, or an edited cursor.
+    forged = base64.urlsafe_b64encode(b"c1:1").decode().rstrip("=")
+    # Edit a middle character: the last one may only carry discarded padding bits.
+    middle = len(issued) // 2
+    edited = issued[:middle] + ("A" if issued[middle] != "A" else "B") + issued[middle + 1 :]
+    for cursor in (forged, edited, issued + "x"):
+        _invalid(http.get("/experiments", params={"cursor": cursor}))
+    assert http.get("/experiments", params={"cursor": issued}).status_code == 200
+
+
+def test_a_cursor_only_works_on_the_list_that_issued_it(
+    fake: FakeChronicle, researcher: Chronicle
+) -> None:
+    for i in range(3):
+        researcher.experiments.create(f"e{i}", tags=["t"])
+    http = fake.http()
+    cursor = http.get("/experiments", params={"limit": 1}).json()["next_cursor"]
+    _invalid(http.get("/experiments", params={"cursor": cursor, "tag": "t"}))
+    _invalid(http.get("/runs", params={"cursor": cursor}))
+    _invalid(http.get("/assets", params={"cursor": cursor}))
+
+
+def test_cursors_from_before_a_reset_are_400(fake: FakeChronicle, researcher: Chronicle) -> None:
+    for i in range(3):
+        researcher.experiments.create(f"e{i}")
+    http = fake.http()
+    cursor = http.get("/experiments", params={"limit": 1}).json()["next_cursor"]
+    fake.reset()
+    for i in range(3):
+        researcher.experiments.create(f"new{i}")
+    _invalid(http.get("/experiments", params={"cursor": cursor}))
+
+
+def test_cursors_from_another_fake_are_400(fake: FakeChronicle, researcher: Chronicle) -> None:
+    for i in range(3):
+        researcher.experiments.create(f"e{i}")
+    cursor = fake.http().get("/experiments", params={"limit": 1}).json()["next_cursor"]
+    with FakeChronicle.in_process() as other:
+        _invalid(other.http().get("/experiments", params={"cursor": cursor}))
+
+
+def test_cursors_survive_a_dev_server_restart(tmp_path: object) -> None:
+    from pathlib import Path
+
+    assert isinstance(tmp_path, Path)
+    with FakeChronicle.in_process(data_dir=tmp_path) as fake:
+        for i in range(3):
+            fake.client().experiments.create(f"e{i}")
+        cursor = fake.http().get("/experiments", params={"limit": 1}).json()["next_cursor"]
+    with FakeChronicle.in_process(data_dir=tmp_path) as fake:
+        page = fake.http().get("/experiments", params={"cursor": cursor}).json()
+        assert [e["title"] for e in page["items"]] == ["e1", "e2"]

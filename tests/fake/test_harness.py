@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import textwrap
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -21,16 +23,66 @@ def test_fixture_points_bare_chronicle_at_the_fake(fake: FakeChronicle) -> None:
         assert chronicle.experiments.list().items == []
 
 
-def test_fixture_state_is_fresh_each_test_part_one(fake: FakeChronicle) -> None:
-    fake.client().experiments.create("left behind")
+def test_reset_forgets_everything_a_test_can_change(fake: FakeChronicle) -> None:
+    """What the fixture runs before each test, checked within one test (no order dependence)."""
+    researcher = fake.client()
+    first = researcher.experiments.create("left behind", idempotency_key="k")
     fake.faults.add("runs.get", "status", status=500)
     fake.advance(hours=3)
+    fake.freeze()
+    fake.search_configured = False
 
+    fake.reset()
 
-def test_fixture_state_is_fresh_each_test_part_two(fake: FakeChronicle) -> None:
-    assert fake.client().experiments.list().items == []
+    assert researcher.experiments.list().items == []
+    assert fake.backend.registry.idempotency == {}
+    # The same key now creates afresh instead of replaying the forgotten experiment.
+    assert researcher.experiments.create("new", idempotency_key="k").id != first.id
     assert fake.faults.pending() == []
+    assert fake.clock.offset == 0 and not fake.clock.frozen
     assert abs(fake.now() - time.time()) < 60
+    assert fake.search_configured is True
+
+
+def test_the_fixture_restores_the_environment(tmp_path: Path) -> None:
+    """CHRONICLE_* variables point at the fake during a test and are restored after it."""
+    (tmp_path / "test_env.py").write_text(
+        textwrap.dedent(
+            """
+            import os
+
+            def test_inside(methodic_fake):
+                assert os.environ["CHRONICLE_BASE_URL"] == methodic_fake.base_url
+                assert os.environ["CHRONICLE_API_KEY"] == methodic_fake.worker_key
+
+            def test_after():
+                assert os.environ.get("CHRONICLE_BASE_URL") == "http://before.invalid"
+                assert "CHRONICLE_API_KEY" not in os.environ
+            """
+        )
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CHRONICLE_")}
+    env["CHRONICLE_BASE_URL"] = "http://before.invalid"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "no:randomly",
+            "test_env.py",
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "2 passed" in result.stdout
 
 
 def test_start_is_a_context_manager_on_a_free_port() -> None:

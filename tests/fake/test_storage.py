@@ -180,6 +180,8 @@ def test_bearer_token_is_refused_by_storage(fake: FakeChronicle, pending: tuple[
         ("bytes=10000-", 10000, 10239),
         ("bytes=-40", 10200, 10239),
         ("bytes=10230-99999", 10230, 10239),
+        ("BYTES=0-9", 0, 9),  # range units are case-insensitive (RFC 9110)
+        ("Bytes=-10", 10230, 10239),
     ],
 )
 def test_range_downloads(

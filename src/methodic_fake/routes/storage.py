@@ -24,7 +24,8 @@ CHUNK = 64 * 1024
 # Bytes we read and throw away after rejecting an oversized upload, so the client
 # can finish sending and read our 400 instead of seeing a broken pipe.
 DRAIN_LIMIT = 64 * 1024 * 1024
-_RANGE = re.compile(r"bytes=(\d*)-(\d*)")
+# Range units are case-insensitive (RFC 9110 section 14.1); positions are ASCII digits.
+_RANGE = re.compile(r"bytes=([0-9]*)-([0-9]*)", re.IGNORECASE)
 
 
 def _query(request: Request) -> dict[str, str]:

@@ -19,7 +19,7 @@ from typing import Any
 from methodic_fake.assets import AssetService
 from methodic_fake.auth import ROLES, KeyRing, Principal
 from methodic_fake.clock import Clock
-from methodic_fake.errors import ServiceUnavailable, Unprocessable
+from methodic_fake.errors import BadRequest, ServiceUnavailable
 from methodic_fake.experiments import ExperimentService
 from methodic_fake.faults import FaultQueue
 from methodic_fake.persistence import MemoryStore, SqliteStore, Store
@@ -156,8 +156,9 @@ class Backend:
         """Run `create` once per (principal, operation, key); repeats get the first body.
 
         `params` (path parameters and the parsed body, JSON-ready) must match the
-        first request's: a key reused for a different request is a 422, as Stripe
-        answers, rather than quietly handing back some other resource.
+        first request's: a key reused for a different request is a 400 (Stripe's
+        rule and status) rather than quietly handing back some other resource. Not
+        a 422: on this API a 422 always carries the validation-error list.
         """
         if key is None:
             return create()
@@ -171,9 +172,7 @@ class Backend:
                 _, body, first = saved
                 # None: remembered before parameters were recorded; trust the key.
                 if first is not None and first != fingerprint:
-                    raise Unprocessable(
-                        f"Idempotency-Key {key!r} was used with different parameters"
-                    )
+                    raise BadRequest(f"Idempotency-Key {key!r} was used with different parameters")
                 return body
             body = create()
             self.registry.remember(scope, 201, body, fingerprint)

@@ -73,13 +73,13 @@ def _reused(response: object) -> None:
     import httpx
 
     assert isinstance(response, httpx.Response)
-    assert response.status_code == 422, response.text
+    assert response.status_code == 400, response.text
     assert response.json() == {
         "detail": "Idempotency-Key 'same' was used with different parameters"
     }
 
 
-def test_a_key_reused_with_another_body_is_422(fake: FakeChronicle) -> None:
+def test_a_key_reused_with_another_body_is_400(fake: FakeChronicle) -> None:
     http = fake.http()
     headers = {"Idempotency-Key": "same"}
     first = http.post("/experiments", json={"title": "one"}, headers=headers)
@@ -91,7 +91,7 @@ def test_a_key_reused_with_another_body_is_422(fake: FakeChronicle) -> None:
     assert len(fake.client().experiments.list().items) == 1
 
 
-def test_a_key_reused_on_another_variation_is_422(fake: FakeChronicle) -> None:
+def test_a_key_reused_on_another_variation_is_400(fake: FakeChronicle) -> None:
     researcher = fake.client()
     exp_id, variation_id = committed_variation(researcher)
     other = researcher.variations.create(exp_id, config_json={"lr": 1}).id

@@ -177,6 +177,9 @@ def test_keys_can_be_fixed_from_the_environment(tmp_path: Path) -> None:
         assert keys["worker"] == worker
         with Chronicle(base_url=base_url, api_key=worker) as chronicle:
             assert chronicle.experiments.list().items == []
+    # A restart with the same variable keeps the roles it does not fix, too.
+    with dev_server(tmp_path, env={"METHODIC_FAKE_WORKER_KEY": worker}) as (_, _, again):
+        assert again == keys
 
 
 def test_a_data_dir_serves_one_fake_at_a_time(tmp_path: Path) -> None:

@@ -543,3 +543,21 @@ def test_storage_put_not_matching_registration_cannot_be_finalized(
     assert list(urls) == ["blob"]
     assert _storage_put(fake, urls["blob"], data).status_code == 200
     assert _ok(http.put(f"/assets/{asset_id}/finalize"))["state"] == "ready"
+
+
+# -- idempotency keys ---------------------------------------------------------------------
+
+
+def test_idempotency_key_reused_with_other_parameters_is_400(
+    http: Any, world: dict[str, Any]
+) -> None:
+    """A retried create returns the first result; a *different* create under the same key is refused."""
+    key = {"Idempotency-Key": "hardening-reuse"}
+    first = http.post("/experiments", json={"title": "first use"}, headers=key)
+    assert first.status_code == 201, first.text
+    again = http.post("/experiments", json={"title": "first use"}, headers=key)
+    assert again.status_code == 201 and again.json()["id"] == first.json()["id"]
+    before = snapshot(http)
+    other = http.post("/experiments", json={"title": "something else"}, headers=key)
+    assert_rejected(other, 400, "idempotency-key", "different")
+    assert snapshot(http) == before

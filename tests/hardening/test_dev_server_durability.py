@@ -12,6 +12,7 @@ may not exist (the client never heard), but nothing acknowledged may vanish.
 from __future__ import annotations
 
 import os
+import queue
 import re
 import signal
 import subprocess
@@ -44,24 +45,35 @@ class DevServer:
         self.token = re.search(r"researcher token:\s*(\S+)", banner).group(1)  # type: ignore[union-attr]
 
     def _read_banner(self) -> str:
-        assert self.proc.stdout is not None
-        lines: list[str] = []
+        # A thread feeds stdout lines to a queue so the wait has a timeout: a server
+        # hung at startup must fail the test, not hang it (select() can't see lines
+        # already sitting in the pipe reader's buffer).
+        lines: queue.Queue[str] = queue.Queue()
+        stdout = self.proc.stdout
+        assert stdout is not None
+        self.reader = threading.Thread(
+            target=lambda: [lines.put(line) for line in stdout], daemon=True
+        )
+        self.reader.start()
+        seen: list[str] = []
         deadline = time.monotonic() + STARTUP_TIMEOUT
         while time.monotonic() < deadline:
-            line = self.proc.stdout.readline()
-            if not line:
-                raise AssertionError(f"dev server exited during startup: {''.join(lines)}")
-            lines.append(line)
+            try:
+                line = lines.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                break
+            seen.append(line)
             if "worker key" in line:
-                return "".join(lines)
-        raise AssertionError("dev server printed no banner in time")
+                return "".join(seen)
+        self.proc.kill()
+        self.proc.wait()
+        raise AssertionError(f"dev server printed no banner in time: {''.join(seen)}")
 
     def kill(self) -> None:
         os.kill(self.proc.pid, signal.SIGKILL)
         self.proc.wait(timeout=10)
         assert self.proc.returncode == -signal.SIGKILL
-        if self.proc.stdout is not None:
-            self.proc.stdout.close()
+        self._close_stdout()
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -71,6 +83,11 @@ class DevServer:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        self._close_stdout()
+
+    def _close_stdout(self) -> None:
+        # The process is gone, so its pipe is at EOF: let the reader finish first.
+        self.reader.join(timeout=5)
         if self.proc.stdout is not None:
             self.proc.stdout.close()
 

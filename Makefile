@@ -37,7 +37,7 @@ METHODIC_FUZZ_EXAMPLES     ?= 150
 METHODIC_PROPERTY_EXAMPLES ?= 1000
 fuzz: $(STAMP)
 	METHODIC_FUZZ_EXAMPLES=$(METHODIC_FUZZ_EXAMPLES) METHODIC_PROPERTY_EXAMPLES=$(METHODIC_PROPERTY_EXAMPLES) \
-	  $(BIN)/pytest -q tests/hardening/test_fuzz_fake_schema.py tests/hardening/test_types_properties.py
+	  $(BIN)/pytest -q --timeout=0 tests/hardening/test_fuzz_fake_schema.py tests/hardening/test_types_properties.py
 
 # Rewrite cassettes/ (cassettes/README.md): against CHRONICLE_BASE_URL with
 # CHRONICLE_API_KEY (+ optional CHRONICLE_WORKER_KEY) when set, else a fresh fake;

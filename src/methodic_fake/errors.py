@@ -54,7 +54,10 @@ class Conflict(FakeError):
 
 
 class Unprocessable(FakeError):
-    """422 with a string detail: well-formed, but contradicts an earlier request."""
+    """422 from the domain itself, for callers that bypass the HTTP schema.
+
+    Over HTTP, FastAPI's request validation answers first, with its list-shaped detail.
+    """
 
     status = 422
 

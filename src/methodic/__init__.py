@@ -25,6 +25,7 @@ from methodic.errors import (
     NotFoundError,
     PermissionDeniedError,
     ServerError,
+    TrackerError,
     UploadError,
 )
 
@@ -48,6 +49,7 @@ __all__ = [
     "PermissionDeniedError",
     "Run",
     "ServerError",
+    "TrackerError",
     "UploadError",
     "UploadTracker",
     "Variation",

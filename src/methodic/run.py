@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from methodic import types
-from methodic.errors import APIError, ChronicleError, NotFoundError, UploadError
+from methodic.errors import APIError, ChronicleError, NotFoundError, TrackerError, UploadError
 from methodic.handles import Experiment, Field, Handle, Variation
 
 if TYPE_CHECKING:
@@ -450,7 +450,14 @@ class Run(Handle[types.Run]):
                 f"them): {failures[0]}"
             ) from failures[0]
         if self._tracker is not None or _default_tracker_exists():
-            leftover = self.tracker.incomplete(run_id=self._id)
+            try:
+                leftover = self.tracker.incomplete(run_id=self._id)
+            except TrackerError as err:
+                # An unreadable journal must not fail every run on the host: what it
+                # recorded cannot be resumed from it anyway. This handle's own
+                # uploads were awaited above.
+                logger.warning("run %s: cannot check for unfinished uploads: %s", self._id, err)
+                leftover = []
             if leftover:
                 names = ", ".join(f"{u.kind}/{u.name}" for u in leftover)
                 raise UploadError(

@@ -76,6 +76,7 @@ bytes flow."""
 _SCHEMA_VERSION = 2
 _BUSY_TIMEOUT_MS = 30_000
 _TRACKER_PATH_ENV = "METHODIC_TRACKER_PATH"
+_NEARLY_FULL_BYTES = 64 * 1024  # less free than a few journal pages: an I/O error means "full"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS uploads (
@@ -569,9 +570,18 @@ class UploadTracker:
             code = getattr(err, "sqlite_errorcode", None)
             if code is not None:
                 remedy = _REMEDIES.get(code & 0xFF, remedy)
+            if code is not None and code & 0xFF == 10 and self._disk_full():
+                remedy = _FULL  # SQLite reports ENOSPC while growing its -shm as I/O
         elif isinstance(err, OSError) and err.errno is not None:
             remedy = _ERRNO_REMEDIES.get(err.errno, _NOT_WRITABLE)
         return TrackerError(f"upload journal {self.path}: {err}; {remedy}", self.path)
+
+    def _disk_full(self) -> bool:
+        try:
+            fs = os.statvfs(self.path.parent)
+        except (OSError, AttributeError):  # AttributeError: no statvfs on Windows
+            return False
+        return fs.f_bavail * fs.f_frsize < _NEARLY_FULL_BYTES
 
     def _connection(self) -> sqlite3.Connection:
         pid = os.getpid()

@@ -335,9 +335,11 @@ class Run(Handle[types.Run]):
     def resume_uploads(self, progress: ProgressArg = None) -> list[types.Asset]:
         """Finish every incomplete upload of this run found in the tracker.
 
-        Returns the assets it completed. Uploads a live process (or a running upload
-        of this handle) holds are left to their owner. If some cannot be finished,
-        the others still are, and then ``UploadError`` is raised for the first failure.
+        Also those of the run it resumes from (``resume_from_run_id``), finished or
+        not. Returns the assets it completed. Uploads a live process (or a running
+        upload of this handle) holds are left to their owner; uploads that can never
+        complete are dropped with a log line. If some cannot be finished, the others
+        still are, and then ``UploadError`` is raised for the first failure.
 
             run = Run(chronicle, run_id)       # in the restarted process
             run.resume_uploads()
@@ -347,7 +349,13 @@ class Run(Handle[types.Run]):
         engine = self._upload_engine()
         assets: list[types.Asset] = []
         failures: list[UploadError] = []
-        for upload in self.tracker.incomplete(run_id=self._id):
+        unfinished = self.tracker.incomplete()
+        runs = {self._id}
+        if any(u.run_id not in runs for u in unfinished) and self.resume_from_run_id:
+            # A successor also finishes what its predecessor left (Chronicle accepts
+            # assets of a finished run): the checkpoint it resumes from, typically.
+            runs.add(self.resume_from_run_id)
+        for upload in [u for u in unfinished if u.run_id in runs]:
             # Per upload: "tqdm" draws one bar for each, named after its asset.
             callback = resolve_progress(progress, desc=upload.name)
             try:

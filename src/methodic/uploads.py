@@ -32,7 +32,9 @@ from methodic.errors import (
     APIError,
     ChronicleError,
     IntegrityError,
+    NotFoundError,
     PermissionDeniedError,
+    TrackerError,
     UploadError,
 )
 from methodic.tracker import ComponentFile, TrackedComponent, TrackedUpload, UploadTracker
@@ -74,6 +76,11 @@ _T = TypeVar("_T")
 # at once, drops its journal entry on them: on resume the same status may come from a
 # misconfigured base URL or a proxy, and dropping would lose the upload for good.
 _PERMANENT_CREATE_STATUSES = frozenset({400, 404, 413, 422})
+# On resume, a create refused with one of these, by a server that shows it knows the
+# upload's run (or experiment), can never succeed: the entry is dropped.
+_REFUSED_FOR_GOOD_STATUSES = _PERMANENT_CREATE_STATUSES | {409}
+# Asset states an upload can still be completed from.
+_COMPLETABLE_STATES = frozenset({"pending", "ready"})
 
 
 def tqdm_progress(desc: str | None = None, **tqdm_kwargs: Any) -> ProgressCallback:
@@ -395,7 +402,7 @@ class UploadEngine:
             prepared._progress = state
             self._put_all(record, record.components, prepared.upload_urls, prepared.asset.id, state)
             return self._finalize(record, prepared.asset.id)
-        except UploadError:
+        except (UploadError, TrackerError):
             raise
         except Exception as err:
             raise UploadError(f"upload of {_label(record)} failed: {err}") from err
@@ -405,23 +412,33 @@ class UploadEngine:
     def resume(
         self, upload: TrackedUpload, *, progress: ProgressCallback | None = None
     ) -> Asset | None:
-        """Finish an upload found in the journal; ``None`` if a live process holds it.
+        """Finish an upload found in the journal.
 
         The server decides what is left: the asset is (re)created with the stored
         idempotency key if needed, components it already stores with the registered
         size and sha256 are skipped, fresh URLs are fetched, and a local file that
         changed since registration is refused.
 
-        An error response never drops the upload from the journal (a wrong base URL
-        or a proxy can answer 404 for an asset that exists): ``UploadError`` is raised
-        and the upload stays for a later resume or an explicit ``tracker.discard``.
+        Returns ``None`` if a live owner holds the upload, or if it can never
+        complete and was dropped from the journal (logged on the ``methodic``
+        logger): Chronicle refuses to create its asset or no longer has it (404) or
+        the asset is in a state nothing can complete — each only once Chronicle has
+        shown it knows the upload's run, since a wrong base URL or a proxy can answer
+        404 too — or its run has finished and its local files are gone or changed.
+        Any other failure raises ``UploadError`` and the upload stays for a later
+        resume or an explicit ``tracker.discard``.
         """
         record = self.tracker.claim(upload.key)
         if record is None:
             return None
         try:
             return self._resume_claimed(record, progress)
-        except UploadError:
+        except _LocalFileError as err:
+            if self._run_finished(record):
+                self._drop(record, f"its run has finished and {err}")
+                return None
+            raise
+        except (UploadError, TrackerError):
             raise
         except Exception as err:
             raise UploadError(f"resuming {_label(record)} failed: {err}") from err
@@ -437,17 +454,71 @@ class UploadEngine:
 
     # -- steps ----------------------------------------------------------------------
 
-    def _resume_claimed(self, record: TrackedUpload, progress: ProgressCallback | None) -> Asset:
+    def _resume_claimed(
+        self, record: TrackedUpload, progress: ProgressCallback | None
+    ) -> Asset | None:
         asset_id = record.asset_id
         if asset_id is None:
             # Crashed around POST /assets: repeating it with the same key returns the
             # asset if the first request got through, or creates it now.
             for component in record.components:
                 _check_unchanged(record, component)
-            presigned = self._create(record, drop_if_invalid=False)
+            try:
+                presigned = self._create(record, drop_if_invalid=False)
+            except UploadError as err:
+                refusal = err.__cause__
+                if (
+                    isinstance(refusal, APIError)
+                    and refusal.status_code in _REFUSED_FOR_GOOD_STATUSES
+                    and self._target_known(record)
+                ):
+                    self._drop(record, f"Chronicle refuses to create its asset: {refusal}")
+                    return None
+                raise
             asset_id = presigned.asset.id
             self.tracker.set_asset_id(record.key, asset_id)
-        return self._complete(record, self._get_asset(record, asset_id), progress)
+        try:
+            asset = self._get_asset(record, asset_id)
+        except UploadError as err:
+            if isinstance(err.__cause__, NotFoundError) and self._target_known(record):
+                self._drop(record, f"its asset {asset_id} no longer exists")
+                return None
+            raise
+        if asset.state not in _COMPLETABLE_STATES:
+            self._drop(record, f"its asset {asset_id} is {asset.state}")
+            return None
+        return self._complete(record, asset, progress)
+
+    def _target_known(self, record: TrackedUpload) -> bool:
+        """Whether Chronicle (not a proxy, not a wrong base URL) knows the upload's owner."""
+        try:
+            if record.run_id is not None:
+                self.chronicle.runs.get(record.run_id)
+            elif record.experiment_id is not None:
+                self.chronicle.experiments.get(record.experiment_id)
+            else:
+                return False
+        except ChronicleError:
+            return False
+        return True
+
+    def _run_finished(self, record: TrackedUpload) -> bool:
+        if record.run_id is None:
+            return False
+        try:
+            return self.chronicle.runs.get(record.run_id).state in ("succeeded", "failed")
+        except ChronicleError:
+            return False
+
+    def _drop(self, record: TrackedUpload, why: str) -> None:
+        logger.warning(
+            "dropping %s (tracker key %s) from %s: it can never complete: %s",
+            _label(record),
+            record.key,
+            self.tracker.path,
+            why,
+        )
+        self.tracker.discard(record.key)
 
     def _get_asset(self, record: TrackedUpload, asset_id: str) -> Asset:
         try:
@@ -695,16 +766,20 @@ class _UrlRefresher:
         return url
 
 
+class _LocalFileError(UploadError):
+    """A registered local file is gone or changed: only its owner can put it back."""
+
+
 def _check_unchanged(record: TrackedUpload, component: TrackedComponent) -> None:
     try:
         st = os.stat(component.path)
     except OSError as err:
-        raise UploadError(
+        raise _LocalFileError(
             f"{_label(record)}: component {component.name!r}: cannot read {component.path}: "
             f"{err}. Restore the file, or drop the upload with tracker.discard({record.key!r})"
         ) from err
     if (st.st_size, st.st_mtime_ns) != (component.size, component.mtime_ns):
-        raise UploadError(_changed_message(record, component))
+        raise _LocalFileError(_changed_message(record, component))
 
 
 def _changed_message(record: TrackedUpload, component: TrackedComponent) -> str:

@@ -674,8 +674,9 @@ class UploadEngine:
             return
         if not self.tracker.renew(record.key, record.claim_token):
             raise UploadError(
-                f"{_label(record)}: lost the claim on upload {record.key!r} (its lease ran "
-                f"out and another process took it over); stopping so it is sent only once"
+                f"{_label(record)}: lost the claim on upload {record.key!r} (another process "
+                f"took it over: it found this one dead, or its lease ran out); stopping so it is "
+                f"sent only once"
             )
 
     def _release(self, record: TrackedUpload) -> None:

@@ -220,12 +220,13 @@ def without_locks(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.usefixtures("without_locks")
 def test_without_locks_expired_lease_of_another_host_is_taken_over(tmp_path: Path) -> None:
     db = tmp_path / "uploads.sqlite3"
-    with UploadTracker(db, lease=0.05) as short, UploadTracker(db) as other:
+    # A lease long enough that a loaded machine still checks within it.
+    with UploadTracker(db, lease=1.0) as short, UploadTracker(db) as other:
         short._host = "another-host"  # its pid cannot be checked from here: the lease decides
         upload = _register(short)
         assert upload.claim_token is not None
         assert other.claim(upload.key) is None  # lease still running
-        time.sleep(0.1)
+        time.sleep(1.1)
         taken = other.claim(upload.key)
         assert taken is not None
         assert short.renew(upload.key, upload.claim_token) is False

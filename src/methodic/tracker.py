@@ -493,8 +493,8 @@ class UploadTracker:
         now: float,
     ) -> bool:
         if owner is not None and _fcntl is not None:
-            mine = self._owner is not None and self._owner.pid == os.getpid()
-            if mine and self._owner is not None and owner == self._owner.token:
+            me = self._owner
+            if me is not None and me.pid == os.getpid() and owner == me.token:
                 # Another thread holds it through this tracker (say, a queued
                 # background upload): alive however long it has waited.
                 return True

@@ -1,8 +1,8 @@
 """A broken journal raises ``TrackerError`` naming the file and the remedy; it never
 fails a run that uploads nothing.
 
-Garbage and truncated files are made here; a read-only journal is a read-only bind
-mount and a full one a 256 KiB tmpfs, each in a private mount namespace
+Garbage and truncated files are made here; a read-only journal (or directory) is a
+read-only bind mount and a full one a 256 KiB tmpfs, each in a private mount namespace
 (``unshare --mount``), since root (as here and in CI) ignores file permissions.
 """
 
@@ -145,6 +145,12 @@ def _read_only(directory: Path) -> str:
     return 'mount --bind "$0" "$0" && mount -o remount,bind,ro "$0"'
 
 
+def _read_only_file(directory: Path) -> str:
+    """Only the file: its directory stays writable (SQLite can make its -wal there)."""
+    _working_journal(directory / "uploads.sqlite3")
+    return 'f="$0/uploads.sqlite3" && mount --bind "$f" "$f" && mount -o remount,bind,ro "$f"'
+
+
 def _full(directory: Path) -> str:
     directory.mkdir(parents=True)
     return 'mount -t tmpfs -o size=256k tmpfs "$0"'
@@ -155,9 +161,10 @@ def _full(directory: Path) -> str:
     ("setup", "remedy", "extra"),
     [
         (_read_only, "make the file and its directory writable", []),
+        (_read_only_file, "make the file and its directory writable", []),
         (_full, "filesystem is full", ["--fill"]),
     ],
-    ids=["read-only", "full"],
+    ids=["read-only-dir", "read-only-file", "full"],
 )
 def test_a_read_only_or_full_journal_is_a_tracker_error_and_quiet_runs_succeed(
     fake: FakeChronicle, tmp_path: Path, setup: object, remedy: str, extra: list[str]

@@ -144,3 +144,20 @@ def test_missing_files_drop_an_entry_only_once_its_run_has_finished(
         assert engine.resume(record) is None
     assert tracker.incomplete() == []
     assert "its run has finished" in caplog.text and record.key in caplog.text
+
+
+def test_a_run_without_uploads_never_creates_the_journal(
+    fake: FakeChronicle,
+    worker: Chronicle,
+    run_id: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    journal = tmp_path / "cache" / "uploads.sqlite3"
+    monkeypatch.setenv("METHODIC_TRACKER_PATH", str(journal))
+
+    run = Run(worker, run_id).start()
+    assert run.resume_uploads() == []  # a restarted runner's first call, with nothing to do
+    assert run.succeed().state == "succeeded"
+
+    assert not journal.parent.exists()

@@ -181,7 +181,7 @@ def test_a_restarted_container_resumes_its_dead_pid_1s_upload(
     assert code == 0, err
 
     assert researcher.runs.get(run_id).state == "succeeded"
-    assets = list(researcher.assets.iter(run_id=run_id))
+    assets = list(researcher.assets.list(run_id=run_id))
     assert [(a.name, a.state) for a in assets] == [("ckpt", "ready")]
     shas = {n: hashlib.sha256(p.read_bytes()).hexdigest() for n, p in files.items()}
     assert {c.name: c.sha256 for c in assets[0].components} == shas

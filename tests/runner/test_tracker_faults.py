@@ -200,4 +200,4 @@ def test_a_read_only_or_full_journal_is_a_tracker_error_and_quiet_runs_succeed(
     assert str(journal) in error["message"] and remedy in error["message"], error
     assert error["cause"] in ("OperationalError", "DatabaseError", "OSError"), error
     researcher = fake.client("researcher")
-    assert list(researcher.assets.iter(run_id=uploading)) == []  # nothing half-registered
+    assert list(researcher.assets.list(run_id=uploading)) == []  # nothing half-registered

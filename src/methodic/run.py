@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from methodic import types
-from methodic.errors import APIError, ChronicleError, NotFoundError, UploadError
+from methodic.errors import APIError, ChronicleError, UploadError
 from methodic.handles import Experiment, Field, Handle, Variation
 
 if TYPE_CHECKING:
@@ -376,15 +376,9 @@ class Run(Handle[types.Run]):
             if paths is not None:
                 state = load(paths)
         """
-        from methodic.uploads import download_asset, resolve_progress
+        from methodic.downloads import download_checkpoint
 
-        try:
-            asset = self._chronicle.runs.checkpoint(self._id)
-        except NotFoundError:
-            return None
-        return download_asset(
-            self._chronicle, asset, dest_dir, progress=resolve_progress(progress, desc=asset.name)
-        )
+        return download_checkpoint(self._chronicle, self._id, dest_dir, progress=progress)
 
     # -- internals ------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""The asset transfer engine: streaming hash, presign -> PUT -> finalize, and downloads.
+"""The asset upload engine: streaming hash, presign -> PUT -> finalize.
 
 Every upload goes through an ``UploadTracker`` so that it can be resumed after a
 crash (see ``methodic.tracker`` for the journal order). Files are hashed and sent in
@@ -20,18 +20,15 @@ import importlib
 import logging
 import mimetypes
 import os
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from methodic.errors import (
     APIError,
     ChronicleError,
-    IntegrityError,
     PermissionDeniedError,
     UploadError,
 )
@@ -50,7 +47,6 @@ __all__ = [
     "ProgressCallback",
     "UploadEngine",
     "describe_file",
-    "download_asset",
     "resolve_progress",
     "tqdm_progress",
 ]
@@ -717,68 +713,3 @@ def _changed_message(record: TrackedUpload, component: TrackedComponent) -> str:
 
 def _label(record: TrackedUpload) -> str:
     return f"asset {record.kind}/{record.name!r}"
-
-
-def download_asset(
-    chronicle: Chronicle,
-    asset: Asset,
-    dest_dir: str | os.PathLike[str],
-    *,
-    chunk_size: int = CHUNK_SIZE,
-    progress: ProgressCallback | None = None,
-) -> list[Path]:
-    """Stream every component of a ready ``asset`` into ``dest_dir``; returns the paths.
-
-    Each file is written under a temporary name, its sha256 and size checked against
-    the asset, and only then renamed into place: on ``IntegrityError`` (or any failure)
-    no partial file is left under the final name.
-    """
-    dest = Path(dest_dir)
-    dest.mkdir(parents=True, exist_ok=True)
-    for component in asset.components:
-        _check_safe_name(component.name)
-    urls = chronicle.assets.download_urls(asset.id)
-    total = sum(c.size for c in asset.components)
-    done = 0
-    paths: list[Path] = []
-    for component in asset.components:
-        url = urls.get(component.name)
-        if url is None:
-            raise ChronicleError(f"asset {asset.id} has no download URL for {component.name!r}")
-        fd, tmp_name = tempfile.mkstemp(dir=dest, prefix=f".{component.name}.", suffix=".part")
-        tmp = Path(tmp_name)
-        try:
-            digest = hashlib.sha256()
-            size = 0
-            with (
-                os.fdopen(fd, "wb") as out,
-                chronicle.transport.storage_stream("GET", url) as response,
-            ):
-                for chunk in response.iter_bytes(chunk_size):
-                    out.write(chunk)
-                    digest.update(chunk)
-                    size += len(chunk)
-                    if progress is not None:
-                        progress(done + size, total)
-                out.flush()
-                os.fsync(out.fileno())
-            if size != component.size or digest.hexdigest() != component.sha256:
-                raise IntegrityError(
-                    f"asset {asset.id} component {component.name!r}: downloaded {size} bytes "
-                    f"with sha256 {digest.hexdigest()}, expected {component.size} bytes "
-                    f"with sha256 {component.sha256}"
-                )
-            final = dest / component.name
-            os.replace(tmp, final)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
-        done += component.size
-        paths.append(final)
-    return paths
-
-
-def _check_safe_name(name: str) -> None:
-    # Component names come from the server; never let one escape dest_dir.
-    if name in ("", ".", "..") or "/" in name or "\\" in name or "\0" in name:
-        raise IntegrityError(f"refusing to write component with unsafe name {name!r}")

@@ -14,9 +14,10 @@ from typing import TYPE_CHECKING
 import pytest
 
 from methodic import Chronicle, IntegrityError, UploadError
+from methodic.downloads import download_asset
 from methodic.tracker import UploadTracker
 from methodic.types import Asset, AssetComponent
-from methodic.uploads import UploadEngine, describe_file, download_asset, tqdm_progress
+from methodic.uploads import UploadEngine, describe_file, tqdm_progress
 
 from .conftest import RequestLog, make_files, sha256_file
 

@@ -29,8 +29,7 @@ from methodic.errors import (
 )
 
 if TYPE_CHECKING:
-    from methodic.handles import Experiment, Variation
-    from methodic.run import Run
+    from methodic.handles import Experiment, Run, Variation
     from methodic.tracker import UploadTracker
 
 __all__ = [
@@ -60,7 +59,7 @@ __all__ = [
 _LAZY = {
     "Experiment": "methodic.handles",
     "Variation": "methodic.handles",
-    "Run": "methodic.run",
+    "Run": "methodic.handles",
     "UploadTracker": "methodic.tracker",
 }
 

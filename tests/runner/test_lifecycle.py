@@ -7,12 +7,14 @@ import signal
 import subprocess
 import sys
 import textwrap
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 
 from methodic import Chronicle, ConflictError, Run, UploadError
+from methodic.run import RunLifecycle
 from methodic.tracker import UploadTracker
 
 from .conftest import make_files, new_run_id, sha256_file, wait_until
@@ -37,13 +39,18 @@ def test_a_pending_run_is_started_beaten_and_succeeded(
 def test_progress_may_be_a_callable_asked_at_every_beat(
     worker: Chronicle, researcher: Chronicle, run_id: str
 ) -> None:
-    step = 0
-    cm = Run(worker, run_id).lifecycle(heartbeat_interval=0.01, progress=lambda: {"step": step})
+    state = {"step": 0}
+    cm = Run(worker, run_id).lifecycle(heartbeat_interval=0.01, progress=lambda: dict(state))
     with cm:
         for step in range(1, 4):
-            wait_until(lambda: cm.heartbeater.beats >= step + 1)
+            state["step"] = step
+            wait_until(partial(_beats_at_least, cm, cm.heartbeater.beats + 2))
         wait_until(lambda: researcher.runs.get(run_id).progress == {"step": 3})
     assert researcher.runs.get(run_id).state == "succeeded"
+
+
+def _beats_at_least(cm: RunLifecycle, n: int) -> bool:
+    return cm.heartbeater.beats >= n
 
 
 def test_a_running_run_is_attached_to_and_logged(
@@ -71,9 +78,9 @@ def test_a_finished_run_is_refused_before_anything_changes(
     before = researcher.runs.get(run_id)
     body_ran = False
 
-    with pytest.raises(ConflictError, match="can be neither started nor attached") as caught:
-        with Run(worker, run_id).lifecycle(heartbeat_interval=0.01):
-            body_ran = True
+    refused = pytest.raises(ConflictError, match="can be neither started nor attached")
+    with refused as caught, Run(worker, run_id).lifecycle(heartbeat_interval=0.01):
+        body_ran = True
 
     assert not body_ran and caught.value.status_code == 409
     assert researcher.runs.get(run_id) == before
@@ -205,15 +212,14 @@ def _sigterm_lifecycle_child(fake: FakeChronicle, tmp_path: Path, on_sigterm: st
     run_id = new_run_id(fake)
     files = make_files(tmp_path / "src", {"a.bin": 100_000, "b.bin": 100_000})
     fake.faults.add("storage.put", "latency", seconds=10, times=2)
+    paths = {n: str(p) for n, p in files.items()}
     script = textwrap.dedent(
         f"""
         from methodic import Chronicle, Run, UploadTracker
         tracker = UploadTracker({str(tmp_path / "t.db")!r})
         run = Run(Chronicle(), {run_id!r}, tracker=tracker)
         with run.lifecycle(heartbeat_interval=0.05, on_sigterm={on_sigterm!r}):
-            run.register_and_upload_async("checkpoint", "ckpt", {
-            {n: str(p) for n, p in files.items()}!r
-        })
+            run.register_and_upload_async("checkpoint", "ckpt", {paths!r})
             print("uploading", flush=True)
             import time; time.sleep(60)
         """

@@ -29,6 +29,7 @@ from methodic.errors import (
 )
 
 if TYPE_CHECKING:
+    from methodic.downloads import Checkpoint
     from methodic.handles import Experiment, Variation
     from methodic.run import Run
     from methodic.tracker import UploadTracker
@@ -39,6 +40,7 @@ __all__ = [
     "APITimeoutError",
     "AuthenticationError",
     "BadRequestError",
+    "Checkpoint",
     "Chronicle",
     "ChronicleError",
     "ConflictError",
@@ -58,6 +60,7 @@ __all__ = [
 # Imported on first use: the handles pull in every response dataclass, and
 # UploadTracker pulls in sqlite3. `import methodic` stays close to `import httpx`.
 _LAZY = {
+    "Checkpoint": "methodic.downloads",
     "Experiment": "methodic.handles",
     "Variation": "methodic.handles",
     "Run": "methodic.run",

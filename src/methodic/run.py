@@ -19,7 +19,6 @@ import os
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from methodic import types
@@ -31,6 +30,7 @@ if TYPE_CHECKING:
     from types import FrameType
 
     from methodic.client import Chronicle
+    from methodic.downloads import Checkpoint
     from methodic.tracker import UploadTracker
     from methodic.uploads import PreparedUpload, ProgressArg, ProgressCallback, UploadEngine
 
@@ -366,15 +366,18 @@ class Run(Handle[types.Run]):
 
     def download_checkpoint(
         self, dest_dir: str | os.PathLike[str], *, progress: ProgressArg = None
-    ) -> list[Path] | None:
-        """Download the run's resume checkpoint into ``dest_dir``; ``None`` if there is none.
+    ) -> Checkpoint | None:
+        """Download the checkpoint this run resumes from; ``None`` if there is none.
 
-        Each file is streamed to disk and its sha256 verified (``IntegrityError`` on
-        a mismatch, with no partial file left under its final name).
+        Chronicle picks it: this run's own newest ready checkpoint (a restart of the
+        same run), else its ``resume_from_run_id``'s; never a sibling run's. The
+        components are fetched in parallel, each checked against its size and sha256
+        (``IntegrityError``, with nothing left in ``dest_dir``) before any takes its
+        final name. ``checkpoint.run_id`` says which run saved it.
 
-            paths = run.download_checkpoint("/scratch/resume")
-            if paths is not None:
-                state = load(paths)
+            checkpoint = run.download_checkpoint("/scratch/resume")
+            if checkpoint is not None:
+                state = load(checkpoint.paths["model.bin"], step=checkpoint.metadata["step"])
         """
         from methodic.downloads import download_checkpoint
 

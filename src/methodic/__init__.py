@@ -29,6 +29,7 @@ from methodic.errors import (
 )
 
 if TYPE_CHECKING:
+    from methodic.downloads import Checkpoint
     from methodic.handles import Experiment, Run, Variation
     from methodic.tracker import UploadTracker
 
@@ -38,6 +39,7 @@ __all__ = [
     "APITimeoutError",
     "AuthenticationError",
     "BadRequestError",
+    "Checkpoint",
     "Chronicle",
     "ChronicleError",
     "ConflictError",
@@ -57,6 +59,7 @@ __all__ = [
 # Imported on first use: the handles pull in every response dataclass, and
 # UploadTracker pulls in sqlite3. `import methodic` stays close to `import httpx`.
 _LAZY = {
+    "Checkpoint": "methodic.downloads",
     "Experiment": "methodic.handles",
     "Variation": "methodic.handles",
     "Run": "methodic.handles",

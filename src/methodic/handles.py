@@ -32,9 +32,9 @@ from methodic.types import Model, Page
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
-    from pathlib import Path
 
     from methodic.client import Chronicle
+    from methodic.downloads import Checkpoint
     from methodic.run import CrashGuard, Heartbeater, OnSigterm, ProgressSource, RunLifecycle
     from methodic.tracker import UploadTracker
     from methodic.uploads import ProgressArg, UploadManager
@@ -702,15 +702,18 @@ class Run(Handle[types.Run]):
 
     def download_checkpoint(
         self, dest_dir: str | os.PathLike[str], *, progress: ProgressArg = None
-    ) -> list[Path] | None:
-        """Download the run's resume checkpoint into ``dest_dir``; ``None`` if there is none.
+    ) -> Checkpoint | None:
+        """Download the checkpoint this run resumes from; ``None`` if there is none.
 
-        Each file is streamed to disk and its sha256 verified (``IntegrityError`` on
-        a mismatch, with no partial file left under its final name).
+        Chronicle picks it: this run's own newest ready checkpoint (a restart of the
+        same run), else its ``resume_from_run_id``'s; never a sibling run's. The
+        components are fetched in parallel, each checked against its size and sha256
+        (``IntegrityError``, with nothing left in ``dest_dir``) before any takes its
+        final name. ``checkpoint.run_id`` says which run saved it.
 
-            paths = run.download_checkpoint("/scratch/resume")
-            if paths is not None:
-                state = load(paths)
+            checkpoint = run.download_checkpoint("/scratch/resume")
+            if checkpoint is not None:
+                state = load(checkpoint.paths["model.bin"], step=checkpoint.metadata["step"])
         """
         from methodic.downloads import download_checkpoint
 

@@ -58,9 +58,10 @@ def train(run: Run, workdir: Path, size_mib: int) -> None:
 
     resume_dir = workdir / "resume"
     restored = run.download_checkpoint(resume_dir)
-    if restored:
-        state = json.loads((resume_dir / "trainer_state.json").read_text())
-        say(f"restored checkpoint of step {state['step']} ({len(restored)} files, sha256 verified)")
+    if restored is not None:
+        state = json.loads(restored.paths["trainer_state.json"].read_text())
+        files = len(restored.paths)
+        say(f"restored checkpoint of step {state['step']} ({files} files, sha256 verified)")
 
     steps = int(config.get("steps", 3))
     for step in range(1, steps + 1):

@@ -30,8 +30,8 @@ from methodic.errors import (
 )
 
 if TYPE_CHECKING:
-    from methodic.handles import Experiment, Variation
-    from methodic.run import Run
+    from methodic.downloads import Checkpoint
+    from methodic.handles import Experiment, Run, Variation
     from methodic.tracker import UploadTracker
 
 __all__ = [
@@ -40,6 +40,7 @@ __all__ = [
     "APITimeoutError",
     "AuthenticationError",
     "BadRequestError",
+    "Checkpoint",
     "Chronicle",
     "ChronicleError",
     "ConflictError",
@@ -60,9 +61,10 @@ __all__ = [
 # Imported on first use: the handles pull in every response dataclass, and
 # UploadTracker pulls in sqlite3. `import methodic` stays close to `import httpx`.
 _LAZY = {
+    "Checkpoint": "methodic.downloads",
     "Experiment": "methodic.handles",
     "Variation": "methodic.handles",
-    "Run": "methodic.run",
+    "Run": "methodic.handles",
     "UploadTracker": "methodic.tracker",
 }
 

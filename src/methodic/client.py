@@ -15,16 +15,14 @@ from methodic.errors import ChronicleError
 from methodic.transport import DEFAULT_TIMEOUT, Transport
 
 if TYPE_CHECKING:
-    from concurrent.futures import ThreadPoolExecutor
-
     from methodic.namespaces import Assets, Experiments, Runs, Search, Variations
     from methodic.namespaces._base import Namespace
+    from methodic.uploads import UploadManager
 
     _N = TypeVar("_N", bound=Namespace)
 
 __all__ = ["Chronicle"]
 
-_UPLOAD_WORKERS = 4
 # sk_<type>_<id><secret>: the type is the only part safe to show.
 _KEY_TYPE = re.compile(r"(sk_[a-z]{1,16}_)")
 
@@ -69,8 +67,8 @@ class Chronicle:
         self._key_hint = _key_hint(api_key)
         self._namespaces: dict[type[Namespace], Namespace] = {}
         self._namespace_lock = threading.Lock()
-        self._executor: ThreadPoolExecutor | None = None
-        self._executor_lock = threading.Lock()
+        self._uploads: UploadManager | None = None
+        self._uploads_lock = threading.Lock()
         self._closed = False
 
     @property
@@ -127,29 +125,30 @@ class Chronicle:
             return existing  # type: ignore[return-value]
 
     @property
-    def _upload_executor(self) -> ThreadPoolExecutor:
-        """The bounded pool for background uploads, created on first use."""
-        with self._executor_lock:
+    def uploads(self) -> UploadManager:
+        """The owner of this client's uploads: worker threads, uploads in flight, journal.
+
+        ``Run``'s upload methods delegate to it; created on first use.
+        """
+        with self._uploads_lock:
             if self._closed:
                 raise ChronicleError("this Chronicle client is closed")
-            if self._executor is None:
-                from concurrent.futures import ThreadPoolExecutor  # deferred import
+            if self._uploads is None:
+                from methodic.uploads import UploadManager  # deferred: pulls in sqlite3
 
-                self._executor = ThreadPoolExecutor(
-                    max_workers=_UPLOAD_WORKERS, thread_name_prefix="methodic-upload"
-                )
-            return self._executor
+                self._uploads = UploadManager(self)
+            return self._uploads
 
     def close(self) -> None:
         """Wait for queued background uploads, then release connections.
 
         Closes the ``httpx.Client`` only if this object created it.
         """
-        with self._executor_lock:
-            executor, self._executor = self._executor, None
+        with self._uploads_lock:
+            uploads, self._uploads = self._uploads, None
             self._closed = True
-        if executor is not None:
-            executor.shutdown(wait=True)
+        if uploads is not None:
+            uploads.shutdown(wait=True)
         self.transport.close()
 
     def __enter__(self) -> Chronicle:

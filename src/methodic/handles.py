@@ -1,4 +1,4 @@
-"""Resource handles: ``Experiment`` and ``Variation`` (``Run`` lives in ``run.py``).
+"""Resource handles: ``Experiment``, ``Variation`` and ``Run``.
 
 A handle is an id plus, optionally, the last server response for it. Reading a field
 fetches on first use and caches; every mutation drops the cache and returns the
@@ -8,24 +8,48 @@ handle, so chains read fresh data without a ``refresh()``:
     v = exp.commit().variations.create(config_yaml="lr: 0.1")
     exp.committed_at                             # re-fetched after the commit
 
-Handles send no HTTP themselves; they delegate to ``chronicle.<namespace>``. The cache
-is per handle: two handles for one id do not share data.
+Handles send no HTTP themselves; they delegate to ``chronicle.<namespace>``, and the
+``Run`` handle's lifecycle and uploads to ``methodic.run`` and ``chronicle.uploads``
+(modules that import no handle at runtime). The cache is per handle: two handles for
+one id do not share data. A runner's whole run is one block:
+
+    with Run(chronicle, run_id).lifecycle(heartbeat_interval=60) as run:
+        config = run.get_variation_config().config_json
+        ...                                      # train, upload checkpoints
 """
 
 from __future__ import annotations
 
+import logging
+import os
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar, overload
 
 from methodic import types
+from methodic.errors import ConflictError
 from methodic.types import Model, Page
 
 if TYPE_CHECKING:
-    from methodic.client import Chronicle
-    from methodic.run import Run
+    from concurrent.futures import Future
 
-__all__ = ["Experiment", "ExperimentVariations", "Field", "Handle", "Variation", "VariationRuns"]
+    from methodic.client import Chronicle
+    from methodic.downloads import Checkpoint
+    from methodic.run import CrashGuard, Heartbeater, OnSigterm, ProgressSource, RunLifecycle
+    from methodic.tracker import UploadTracker
+    from methodic.uploads import ProgressArg, UploadManager
+
+__all__ = [
+    "Experiment",
+    "ExperimentVariations",
+    "Field",
+    "Handle",
+    "Run",
+    "Variation",
+    "VariationRuns",
+]
+
+logger = logging.getLogger("methodic")
 
 _D = TypeVar("_D", bound=Model)
 _T = TypeVar("_T")
@@ -339,8 +363,6 @@ class VariationRuns:
         self, *, resume_from_run_id: str | None = None, idempotency_key: str | None = None
     ) -> Run:
         """Create a pending run and return its handle."""
-        from methodic.run import Run  # run.py imports this module
-
         v = self._variation
         created = v.chronicle.runs.create(
             v.id, resume_from_run_id=resume_from_run_id, idempotency_key=idempotency_key
@@ -349,19 +371,387 @@ class VariationRuns:
 
     def list(self, *, limit: int | None = None, cursor: str | None = None) -> Page[Run]:
         """One page of run handles."""
-        from methodic.run import Run
-
         v = self._variation
         page = v.chronicle.runs.list(variation_id=v.id, limit=limit, cursor=cursor)
         return Page([Run(v.chronicle, r) for r in page.items], page.next_cursor)
 
     def iter(self, *, page_size: int | None = None) -> Iterator[Run]:
         """Every run of the variation, as handles, page by page."""
-        from methodic.run import Run
-
         v = self._variation
         for r in v.chronicle.runs.iter(variation_id=v.id, page_size=page_size):
             yield Run(v.chronicle, r)
 
     def __iter__(self) -> Iterator[Run]:
         return self.iter()
+
+
+class Run(Handle[types.Run]):
+    """A run handle: what a runner drives through a run's lifecycle.
+
+    ``Run(chronicle, "id")`` sends no request. ``tracker`` is the ``UploadTracker``
+    the upload methods journal into; without one, the client's default journal (under
+    the user's cache directory) is opened on first upload.
+
+        with Run(chronicle, run_id).lifecycle(heartbeat_interval=60) as run:
+            config = run.get_variation_config().config_json
+            ...                                    # train, upload checkpoints
+
+    Uploads are delegated to ``chronicle.uploads`` (``UploadManager``), the lifecycle
+    machinery to ``methodic.run``; the handle keeps only what ties them to this run.
+    """
+
+    _model = types.Run
+
+    variation_id = Field[str]()
+    experiment_id = Field[str]()
+    state = Field[str]()
+    created_at = Field[str]()
+    failure_reason = Field[str | None]()
+    failure_message = Field[str | None]()
+    environment = Field[dict[str, Any] | None]()
+    progress = Field[dict[str, Any] | None]()
+    resume_from_run_id = Field[str | None]()
+    started_at = Field[str | None]()
+    last_heartbeat_at = Field[str | None]()
+    finished_at = Field[str | None]()
+
+    def __init__(
+        self, chronicle: Chronicle, run: str | types.Run, tracker: UploadTracker | None = None
+    ) -> None:
+        super().__init__(chronicle, run)
+        self._tracker = tracker
+        self._beaters: list[Heartbeater] = []
+        self._attached: bool | None = None
+        self._finished = False
+
+    @property
+    def variation(self) -> Variation:
+        """The variation this run executes."""
+        return Variation(self._chronicle, self.variation_id)
+
+    @property
+    def experiment(self) -> Experiment:
+        """The experiment this run belongs to."""
+        return Experiment(self._chronicle, self.experiment_id)
+
+    @property
+    def tracker(self) -> UploadTracker:
+        """The upload journal (the client's default one unless one was given)."""
+        return self._tracker if self._tracker is not None else self._uploads.default_tracker
+
+    @property
+    def pending_upload_bytes(self) -> int:
+        """Bytes of this run's uploads storage has not yet acknowledged (queued or sending)."""
+        return self._uploads.pending_bytes(self._id)
+
+    @property
+    def attached(self) -> bool | None:
+        """After ``start()``: ``True`` if the run was already running (a restarted runner
+        attached to it), ``False`` if this call started it; ``None`` before."""
+        return self._attached
+
+    @property
+    def finished(self) -> bool:
+        """Whether ``succeed()`` or ``fail()`` was reported through this handle."""
+        return self._finished
+
+    # -- lifecycle ------------------------------------------------------------------
+
+    def lifecycle(
+        self,
+        *,
+        heartbeat_interval: float = 60.0,
+        progress: ProgressSource = None,
+        environment: Mapping[str, Any] | None = None,
+        on_sigterm: OnSigterm = "leave",
+    ) -> RunLifecycle:
+        """The whole run as one ``with`` block; entering it returns this handle.
+
+        Enter: a pending run is started, a running one attached to (a restarted
+        runner: logged, ``run.attached`` is ``True``), a finished one raises
+        ``ConflictError`` before anything changes; heartbeats start (``progress`` is a
+        mapping or a callable), and this run's unfinished uploads are resumed. A clean
+        exit waits for the background uploads, then succeeds. An exception fails the
+        run (``crash``, redacted message; ``abandoned`` for Ctrl-C) and is re-raised.
+        SIGTERM (a preemption) by default leaves the run running, so the restarted
+        runner attaches to it; ``on_sigterm="fail"`` reports it as a crash instead.
+
+            with Run(chronicle, run_id).lifecycle(progress=lambda: {"step": step}) as run:
+                train(run)
+        """
+        from methodic.run import RunLifecycle
+
+        return RunLifecycle(
+            self,
+            heartbeat_interval=heartbeat_interval,
+            progress=progress,
+            environment=environment,
+            on_sigterm=on_sigterm,
+        )
+
+    def get_variation_config(self) -> types.VariationConfig:
+        """The config to run: ``config_json``, ``accelerate_config_json``, ``launch_config``."""
+        return self._chronicle.runs.config(self._id)
+
+    def start(self, environment: Mapping[str, Any] | None = None) -> Run:
+        """``pending -> running``, or attach to a run that is already running.
+
+        Without ``environment``, sends ``environment_snapshot()``. A run that is
+        already running (a restarted runner, same run id) is attached to: logged,
+        ``attached`` is ``True``. A finished run raises ``ConflictError``.
+        """
+        from methodic.run import environment_snapshot
+
+        env = environment_snapshot() if environment is None else environment
+        try:
+            self._chronicle.runs.start(self._id, environment=env)
+            self._attached = False
+        except ConflictError as err:
+            self._attach(err)
+        finally:
+            self._invalidate()
+        for beater in self._beaters:
+            beater.wake()
+        return self
+
+    def heartbeat(self, progress: Mapping[str, Any] | None = None) -> Run:
+        """Report liveness (and optional progress); ConflictError once the run was reaped."""
+        self._raise_if_stopped()
+        try:
+            self._chronicle.runs.heartbeat(self._id, progress=progress)
+        finally:
+            self._invalidate()
+        return self
+
+    def succeed(self) -> Run:
+        """``running -> succeeded``, once every upload of this run is complete.
+
+        Waits for the run's background uploads. If any failed, or the tracker still
+        holds unfinished uploads of this run, raises ``UploadError`` (the cause
+        chained) and does not report success: the run stays running, so
+        ``resume_uploads()`` and then ``succeed()`` again can still finish it.
+        """
+        self._raise_if_stopped()
+        self._uploads.wait(self._id, tracker=self._tracker)
+        try:
+            self._chronicle.runs.succeed(self._id)
+        finally:
+            self._invalidate()
+        self._finished = True
+        return self
+
+    def fail(
+        self, reason: Literal["crash", "abandoned"] = "crash", message: str | None = None
+    ) -> Run:
+        """``-> failed``: ``crash`` for unrecoverable errors, ``abandoned`` for cancels.
+
+        Background uploads are not awaited; they carry on (a crash checkpoint is
+        still worth keeping) and remain resumable through the tracker.
+        """
+        try:
+            self._chronicle.runs.fail(self._id, reason=reason, message=message)
+        finally:
+            self._invalidate()
+        self._finished = True
+        return self
+
+    def heartbeating(
+        self, interval: float = 60.0, *, progress: ProgressSource = None
+    ) -> Heartbeater:
+        """Send heartbeats from a daemon thread while the block runs.
+
+        Safe in any order with ``start()``: a pending run is not beaten, the thread
+        waits until ``start()`` (here) or the server says the run is running. Each
+        beat's progress is ``progress`` (or what the callable returns) plus
+        ``pending_upload_bytes`` while uploads are in flight. Transient failures are
+        logged and retried at the next beat (the watchdog allows 15 minutes). A 409 —
+        the run was reaped or finished elsewhere — or any other 4xx but 408 and 429
+        (a revoked key, an unknown run) stops the thread and is surfaced: raised when
+        the block exits, and by every later lifecycle or upload call.
+
+            with run.heartbeating(interval=30, progress=lambda: {"step": step}):
+                train()
+        """
+        from methodic.run import Heartbeater
+
+        beater = Heartbeater(self, interval, progress)
+        self._beaters.append(beater)
+        return beater
+
+    def fail_on_crash(self, *, on_sigterm: OnSigterm = "leave") -> CrashGuard:
+        """Turn an escaping exception into ``fail()``, never into success.
+
+        ``KeyboardInterrupt`` reports ``reason="abandoned"``, anything else
+        ``reason="crash"``; the exception is re-raised. In the main thread SIGTERM
+        raises ``methodic.run.Terminated`` inside the block: by default the run is
+        left running for a restart of the same run id (``on_sigterm="fail"`` reports
+        a crash instead). Nothing is reported if the run already finished through
+        this handle. ``lifecycle()`` includes this.
+
+            with run.fail_on_crash():
+                run.start()
+                train()
+                run.succeed()
+        """
+        from methodic.run import CrashGuard
+
+        return CrashGuard(self, on_sigterm=on_sigterm)
+
+    # -- uploads --------------------------------------------------------------------
+
+    def upload_asset(
+        self,
+        kind: str,
+        name: str,
+        files: Mapping[str, str | os.PathLike[str]],
+        metadata: Mapping[str, Any] | None = None,
+        progress: ProgressArg = None,
+        *,
+        content_types: Mapping[str, str] | None = None,
+    ) -> types.Asset:
+        """Upload local files as one asset of this run and wait until it is ready.
+
+        ``files`` maps component names to paths (anything else is a ``TypeError``).
+        The upload is journaled in the tracker first, so even this synchronous call
+        is resumable after a crash. ``progress`` is a ``callback(bytes_done,
+        bytes_total)`` or ``"tqdm"``.
+
+            asset = run.upload_asset("output", "predictions", {"preds.csv": "out/preds.csv"})
+        """
+        self._raise_if_stopped()
+        return self._uploads.upload(
+            kind=kind,
+            name=name,
+            files=files,
+            run_id=self._id,
+            metadata=metadata,
+            content_types=content_types,
+            progress=progress,
+            tracker=self._tracker,
+        )
+
+    def upload_inline(
+        self,
+        kind: str,
+        name: str,
+        content: str | Mapping[str, Any],
+        *,
+        content_type: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> types.Asset:
+        """Attach a small payload (at most 1 MiB) in one call; it is ready at once.
+
+        run.upload_inline("environment", "pip-freeze", freeze, content_type="text/plain")
+        """
+        self._raise_if_stopped()
+        return self._chronicle.assets.create_inline(
+            kind=kind,
+            name=name,
+            content=content,
+            content_type=content_type,
+            run_id=self._id,
+            metadata=metadata,
+        )
+
+    def register_and_upload_async(
+        self,
+        kind: str,
+        name: str,
+        files: Mapping[str, str | os.PathLike[str]],
+        metadata: Mapping[str, Any] | None = None,
+        *,
+        content_types: Mapping[str, str] | None = None,
+        progress: ProgressArg = None,
+    ) -> Future[types.Asset]:
+        """Register an asset now; send its bytes in the background.
+
+        Before this returns, the files are hashed, journaled in the tracker and the
+        asset is created with Chronicle, so a SIGKILL at any later instant is
+        recoverable with ``resume_uploads()``. The transfer and finalize run on the
+        client's bounded upload workers (``chronicle.uploads``); ``succeed()`` waits
+        for them.
+
+            future = run.register_and_upload_async("checkpoint", f"step-{step}", files)
+            ...
+            run.succeed()                      # raises UploadError if it failed
+        """
+        self._raise_if_stopped()
+        return self._uploads.submit(
+            kind=kind,
+            name=name,
+            files=files,
+            run_id=self._id,
+            metadata=metadata,
+            content_types=content_types,
+            progress=progress,
+            tracker=self._tracker,
+        )
+
+    def resume_uploads(self, progress: ProgressArg = None) -> list[types.Asset]:
+        """Finish every incomplete upload of this run found in the tracker.
+
+        Returns the assets it completed. Uploads a live process (or a running upload
+        of this client) holds are left to their owner. If some cannot be finished,
+        the others still are, and then ``UploadError`` is raised for the first failure.
+        ``lifecycle()`` calls this on entry.
+
+            run = Run(chronicle, run_id)       # in the restarted process
+            run.resume_uploads()
+        """
+        return self._uploads.resume(run_id=self._id, progress=progress, tracker=self._tracker)
+
+    def download_checkpoint(
+        self, dest_dir: str | os.PathLike[str], *, progress: ProgressArg = None
+    ) -> Checkpoint | None:
+        """Download the checkpoint this run resumes from; ``None`` if there is none.
+
+        Chronicle picks it: this run's own newest ready checkpoint (a restart of the
+        same run), else its ``resume_from_run_id``'s; never a sibling run's. The
+        components are fetched in parallel, each checked against its size and sha256
+        (``IntegrityError``, with nothing left in ``dest_dir``) before any takes its
+        final name. ``checkpoint.run_id`` says which run saved it.
+
+            checkpoint = run.download_checkpoint("/scratch/resume")
+            if checkpoint is not None:
+                state = load(checkpoint.paths["model.bin"], step=checkpoint.metadata["step"])
+        """
+        from methodic.downloads import download_checkpoint
+
+        return download_checkpoint(self._chronicle, self._id, dest_dir, progress=progress)
+
+    # -- internals ------------------------------------------------------------------
+
+    @property
+    def _uploads(self) -> UploadManager:
+        return self._chronicle.uploads
+
+    def _fetch(self) -> types.Run:
+        return self._chronicle.runs.get(self._id)
+
+    def _attach(self, refused: ConflictError) -> None:
+        """``start()`` got 409: attach if the run is running, else say why not."""
+        current = self._fetch()
+        if current.state != "running":
+            why = f" ({current.failure_reason})" if current.failure_reason else ""
+            raise ConflictError(
+                f"run {self._id} is {current.state}{why}: it can be neither started nor "
+                f"attached to; create a new run (resume_from_run_id={self._id!r} to "
+                f"continue from its checkpoint)",
+                status_code=refused.status_code,
+                body=refused.body,
+                request_id=refused.request_id,
+                response=refused.response,
+            ) from refused
+        self._attached = True
+        logger.info(
+            "run %s is already running: attached to it (a restarted runner); "
+            "its unfinished uploads can be resumed",
+            self._id,
+        )
+
+    def _raise_if_stopped(self) -> None:
+        # The error that stopped a heartbeater (reaped, revoked key, unknown run):
+        # every later lifecycle or upload call raises it without asking the server.
+        for beater in self._beaters:
+            if beater.error is not None:
+                raise beater.error

@@ -1,4 +1,4 @@
-"""The asset transfer engine: streaming hash, presign -> PUT -> finalize, and downloads.
+"""The asset upload engine: streaming hash, presign -> PUT -> finalize.
 
 Every upload goes through an ``UploadTracker`` so that it can be resumed after a
 crash (see ``methodic.tracker`` for the journal order). Files are hashed and sent in
@@ -20,24 +20,30 @@ import importlib
 import logging
 import mimetypes
 import os
-import tempfile
+import queue
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, wait
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from methodic.errors import (
     APIError,
     ChronicleError,
-    IntegrityError,
     NotFoundError,
     PermissionDeniedError,
     TrackerError,
     UploadError,
 )
-from methodic.tracker import ComponentFile, TrackedComponent, TrackedUpload, UploadTracker
+from methodic.tracker import (
+    ComponentFile,
+    TrackedComponent,
+    TrackedUpload,
+    UploadTracker,
+    default_tracker_path,
+)
 from methodic.types import Asset, ComponentSpec, PresignedAsset
 
 if TYPE_CHECKING:
@@ -51,8 +57,9 @@ __all__ = [
     "ProgressArg",
     "ProgressCallback",
     "UploadEngine",
+    "UploadManager",
+    "check_files",
     "describe_file",
-    "download_asset",
     "resolve_progress",
     "tqdm_progress",
 ]
@@ -126,6 +133,27 @@ def resolve_progress(progress: ProgressArg, desc: str | None = None) -> Progress
     if callable(progress):
         return progress
     raise ValueError(f"progress must be a callable, 'tqdm' or None, not {progress!r}")
+
+
+def check_files(files: object) -> None:
+    """Refuse a ``files`` argument that is not a non-empty component-name -> path mapping.
+
+    A list or a single path is the usual slip; it gets a ``TypeError`` that shows the
+    expected shape rather than an ``AttributeError`` from deep inside the upload.
+    """
+    if not isinstance(files, Mapping):
+        raise TypeError(
+            f"files must be a mapping of component name to path, such as "
+            f"{{'model.bin': 'out/model.bin'}}; got {type(files).__name__} {files!r:.80}"
+        )
+    if not files:
+        raise ValueError("files must name at least one component")
+    for name in files:
+        if not isinstance(name, str):
+            raise TypeError(
+                f"files must map component names (str) to paths; got key {name!r} "
+                f"of type {type(name).__name__}"
+            )
 
 
 def describe_file(
@@ -253,7 +281,9 @@ class PreparedUpload:
 class UploadEngine:
     """Runs uploads for one ``Chronicle`` against one ``UploadTracker``.
 
-    Thread-safe: one engine may register and transfer many uploads at once.
+    Thread-safe: one engine may register and transfer many uploads at once. Its
+    parallel work (hashing, component PUTs) runs on the client's ``UploadManager``
+    (``chronicle.uploads``), at most ``max_parallel_components`` at a time per asset.
     """
 
     def __init__(
@@ -318,8 +348,7 @@ class UploadEngine:
 
         Raises ``UploadError`` if that same upload is being sent by a live process.
         """
-        if not files:
-            raise ValueError("files must name at least one component")
+        check_files(files)
         types = content_types or {}
         unknown = set(types) - set(files)
         if unknown:
@@ -384,7 +413,7 @@ class UploadEngine:
             functools.partial(describe_file, n, p, content_type=types.get(n))
             for n, p in files.items()
         ]
-        return _run_parallel(calls, self.max_parallel_components, "methodic-hash")
+        return self.chronicle.uploads.hash_all(calls, limit=self.max_parallel_components)
 
     def transfer(
         self, prepared: PreparedUpload, *, progress: ProgressCallback | None = None
@@ -595,7 +624,7 @@ class UploadEngine:
             functools.partial(self._put_one, record, component, refresher, state)
             for component in components
         ]
-        _run_parallel(calls, self.max_parallel_components, "methodic-put")
+        self.chronicle.uploads.send_all(calls, limit=self.max_parallel_components)
 
     def _put_one(
         self,
@@ -688,56 +717,6 @@ class UploadEngine:
             logger.warning("could not release the claim on upload %s", record.key, exc_info=True)
 
 
-def _run_parallel(calls: Sequence[Callable[[], _T]], workers: int, name: str) -> list[_T]:
-    """Run ``calls`` on at most ``workers`` daemon threads; their results, in order.
-
-    After a failure no further call starts; the running ones end, and the first
-    failure is raised. If the waiting thread is interrupted (SIGTERM raised as
-    ``Terminated``, Ctrl-C), it returns at once and the running calls are abandoned:
-    being daemon threads they die with the process. A ``ThreadPoolExecutor`` would
-    join them, on leaving its block and again at interpreter exit, so a SIGTERM
-    during a multi-gigabyte PUT would be reported (``fail_on_crash``), and the
-    process would end, only once that PUT had.
-    """
-    if workers <= 1 or len(calls) <= 1:
-        return [call() for call in calls]
-    results: list[Any] = [None] * len(calls)
-    failures: list[BaseException] = []
-    queue = iter(enumerate(calls))
-    lock = threading.Lock()
-    stop = threading.Event()
-
-    def work() -> None:
-        while not stop.is_set():
-            with lock:
-                item = next(queue, None)
-            if item is None:
-                return
-            index, call = item
-            try:
-                results[index] = call()
-            except BaseException as err:
-                with lock:
-                    failures.append(err)
-                stop.set()
-
-    threads = [
-        threading.Thread(target=work, name=f"{name}-{i}", daemon=True)
-        for i in range(min(workers, len(calls)))
-    ]
-    try:
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-    except BaseException:
-        stop.set()
-        raise
-    if failures:
-        raise failures[0]
-    return results
-
-
 class _UrlRefresher:
     """Hands out upload URLs, fetching fresh ones at most once per transfer."""
 
@@ -795,66 +774,413 @@ def _label(record: TrackedUpload) -> str:
     return f"asset {record.kind}/{record.name!r}"
 
 
-def download_asset(
-    chronicle: Chronicle,
-    asset: Asset,
-    dest_dir: str | os.PathLike[str],
-    *,
-    chunk_size: int = CHUNK_SIZE,
-    progress: ProgressCallback | None = None,
-) -> list[Path]:
-    """Stream every component of a ready ``asset`` into ``dest_dir``; returns the paths.
+class _Skipped(Exception):
+    """A queued call of a batch that failed elsewhere: it never started."""
 
-    Each file is written under a temporary name, its sha256 and size checked against
-    the asset, and only then renamed into place: on ``IntegrityError`` (or any failure)
-    no partial file is left under the final name.
+
+class _Workers:
+    """A bounded pool of daemon threads, started as work arrives.
+
+    Not a ``ThreadPoolExecutor``: those workers are joined on shutdown and again at
+    interpreter exit, so a SIGTERM or Ctrl-C during a multi-gigabyte PUT would end
+    the process only once that PUT had. A waiter interrupted here returns at once,
+    and the calls still running die with the process; what they were sending stays
+    in the journal for ``resume``.
     """
-    dest = Path(dest_dir)
-    dest.mkdir(parents=True, exist_ok=True)
-    for component in asset.components:
-        _check_safe_name(component.name)
-    urls = chronicle.assets.download_urls(asset.id)
-    total = sum(c.size for c in asset.components)
-    done = 0
-    paths: list[Path] = []
-    for component in asset.components:
-        url = urls.get(component.name)
-        if url is None:
-            raise ChronicleError(f"asset {asset.id} has no download URL for {component.name!r}")
-        fd, tmp_name = tempfile.mkstemp(dir=dest, prefix=f".{component.name}.", suffix=".part")
-        tmp = Path(tmp_name)
-        try:
-            digest = hashlib.sha256()
-            size = 0
-            with (
-                os.fdopen(fd, "wb") as out,
-                chronicle.transport.storage_stream("GET", url) as response,
-            ):
-                for chunk in response.iter_bytes(chunk_size):
-                    out.write(chunk)
-                    digest.update(chunk)
-                    size += len(chunk)
-                    if progress is not None:
-                        progress(done + size, total)
-                out.flush()
-                os.fsync(out.fileno())
-            if size != component.size or digest.hexdigest() != component.sha256:
-                raise IntegrityError(
-                    f"asset {asset.id} component {component.name!r}: downloaded {size} bytes "
-                    f"with sha256 {digest.hexdigest()}, expected {component.size} bytes "
-                    f"with sha256 {component.sha256}"
+
+    def __init__(self, max_workers: int, name: str) -> None:
+        self.max_workers = max_workers
+        self._name = name
+        self._queue: queue.SimpleQueue[tuple[Future[Any], Callable[[], Any]] | None] = (
+            queue.SimpleQueue()
+        )
+        self._threads: list[threading.Thread] = []
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def submit(self, call: Callable[[], _T]) -> Future[_T]:
+        future: Future[_T] = Future()
+        with self._lock:
+            if self._closed:
+                raise RuntimeError(f"{self._name} workers are shut down")
+            self._queue.put((future, call))
+            if len(self._threads) < self.max_workers:
+                thread = threading.Thread(
+                    target=self._work, name=f"{self._name}-{len(self._threads)}", daemon=True
                 )
-            final = dest / component.name
-            os.replace(tmp, final)
+                self._threads.append(thread)
+                thread.start()
+        return future
+
+    def run_all(self, calls: Sequence[Callable[[], _T]], limit: int) -> list[_T]:
+        """Run ``calls``, at most ``limit`` at once; their results, in order.
+
+        After a failure no further call starts; the running ones end, and the first
+        failure is raised. An interrupted caller (``Terminated``, Ctrl-C) returns at
+        once and leaves the running calls behind.
+        """
+        if limit <= 1 or len(calls) <= 1:
+            return [call() for call in calls]
+        results: list[Any] = [None] * len(calls)
+        failures: list[BaseException] = []
+        pending = iter(enumerate(calls))
+        lock = threading.Lock()
+        stop = threading.Event()
+
+        def drain() -> None:
+            while not stop.is_set():
+                with lock:
+                    item = next(pending, None)
+                if item is None:
+                    return
+                index, call = item
+                try:
+                    results[index] = call()
+                except BaseException as err:
+                    with lock:
+                        failures.append(err)
+                    stop.set()
+
+        futures = [self.submit(drain) for _ in range(min(limit, len(calls)))]
+        try:
+            wait(futures)
         except BaseException:
-            tmp.unlink(missing_ok=True)
+            stop.set()
             raise
-        done += component.size
-        paths.append(final)
-    return paths
+        if failures:
+            raise failures[0]
+        return results
+
+    def shutdown(self, *, wait: bool = True) -> None:
+        """Stop taking work; with ``wait``, finish what is queued first."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            threads = list(self._threads)
+            for _ in threads:
+                self._queue.put(None)
+        # At interpreter exit a daemon thread can no longer run: joining it would hang.
+        if wait and not sys.is_finalizing():
+            for thread in threads:
+                if thread is not threading.current_thread():
+                    thread.join()
+
+    def _work(self) -> None:
+        while (item := self._queue.get()) is not None:
+            future, call = item
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                result = call()
+            except BaseException as err:
+                future.set_exception(err)
+            else:
+                future.set_result(result)
 
 
-def _check_safe_name(name: str) -> None:
-    # Component names come from the server; never let one escape dest_dir.
-    if name in ("", ".", "..") or "/" in name or "\\" in name or "\0" in name:
-        raise IntegrityError(f"refusing to write component with unsafe name {name!r}")
+@dataclass
+class _Background:
+    run_id: str | None
+    asset_id: str
+    future: Future[Asset]
+
+
+class UploadManager:
+    """The one owner of a client's uploads: ``chronicle.uploads``.
+
+    It holds the worker threads (background transfers, component PUTs, hashing, each
+    pool bounded), the uploads in flight and their accounting per run, the default
+    journal, and shutdown. ``Run`` delegates its upload calls here; ``Chronicle.close``
+    waits for what is queued.
+
+        future = chronicle.uploads.submit(kind="checkpoint", name="step-5", files=files,
+                                          run_id=run_id)
+        chronicle.uploads.wait(run_id)      # UploadError if one failed
+
+    ``tracker=None`` everywhere means the default journal (``default_tracker``).
+    """
+
+    def __init__(self, chronicle: Chronicle, *, max_workers: int = MAX_PARALLEL_COMPONENTS) -> None:
+        if max_workers <= 0:
+            raise ValueError("max_workers must be positive")
+        self._chronicle = chronicle
+        self._transfers = _Workers(max_workers, "methodic-upload")
+        self._io = _Workers(max_workers, "methodic-put")
+        self._hash = _Workers(max_workers, "methodic-hash")
+        self._lock = threading.Lock()
+        self._engines: list[UploadEngine] = []
+        self._default: UploadTracker | None = None
+        # Uploads still transferring (sync or background), by journal key.
+        self._active: dict[str, tuple[str | None, PreparedUpload]] = {}
+        # Background uploads not yet accounted for by wait(), by journal key.
+        self._background: dict[str, _Background] = {}
+        self._closed = False
+
+    # -- journals and engines -------------------------------------------------------
+
+    @property
+    def default_tracker(self) -> UploadTracker:
+        """The journal used when none is given (see ``default_tracker_path``)."""
+        with self._lock:
+            self._check_open()
+            if self._default is None:
+                self._default = UploadTracker()
+            return self._default
+
+    def engine(self, tracker: UploadTracker | None = None) -> UploadEngine:
+        """The engine this manager runs uploads of ``tracker`` with (one per journal)."""
+        resolved = tracker if tracker is not None else self.default_tracker
+        with self._lock:
+            for engine in self._engines:
+                if engine.tracker is resolved:
+                    return engine
+            engine = UploadEngine(self._chronicle, resolved)
+            self._engines.append(engine)
+            return engine
+
+    # -- uploads --------------------------------------------------------------------
+
+    def upload(
+        self,
+        *,
+        kind: str,
+        name: str,
+        files: Mapping[str, str | os.PathLike[str]],
+        run_id: str | None = None,
+        experiment_id: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        content_types: Mapping[str, str] | None = None,
+        progress: ProgressArg = None,
+        tracker: UploadTracker | None = None,
+    ) -> Asset:
+        """Register and send an upload; waits until the asset is ready."""
+        check_files(files)
+        callback = resolve_progress(progress, desc=name)
+        engine = self.engine(tracker)
+        prepared = self._register(
+            engine, kind, name, files, run_id, experiment_id, metadata, content_types
+        )
+        return self._transfer(engine, prepared, callback)
+
+    def submit(
+        self,
+        *,
+        kind: str,
+        name: str,
+        files: Mapping[str, str | os.PathLike[str]],
+        run_id: str | None = None,
+        experiment_id: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        content_types: Mapping[str, str] | None = None,
+        progress: ProgressArg = None,
+        tracker: UploadTracker | None = None,
+    ) -> Future[Asset]:
+        """Register an upload now (hash, journal, create); send it in the background."""
+        check_files(files)
+        callback = resolve_progress(progress, desc=name)
+        engine = self.engine(tracker)
+        prepared = self._register(
+            engine, kind, name, files, run_id, experiment_id, metadata, content_types
+        )
+        key = prepared.record.key
+        try:
+            with self._lock:
+                self._check_open()
+                future = self._transfers.submit(
+                    functools.partial(self._transfer, engine, prepared, callback)
+                )
+                self._background[key] = _Background(run_id, prepared.asset.id, future)
+        except BaseException:
+            with self._lock:
+                self._active.pop(key, None)
+            engine.release(prepared)  # leave it to resume()
+            raise
+        return future
+
+    def resume(
+        self,
+        *,
+        run_id: str | None = None,
+        progress: ProgressArg = None,
+        tracker: UploadTracker | None = None,
+    ) -> list[Asset]:
+        """Finish the journal's incomplete uploads (of ``run_id``, or all of them).
+
+        With ``run_id``, also those of the run it resumes from (``resume_from_run_id``),
+        finished or not: Chronicle accepts assets of a finished run, so a successor
+        completes the checkpoint its killed predecessor left. Returns the assets it
+        completed; uploads a live owner holds are left to it, and uploads that can
+        never complete are dropped with a log line (``UploadEngine.resume``). If some
+        cannot be finished the others still are, then ``UploadError`` is raised for
+        the first failure.
+        """
+        engine = self.engine(tracker)
+        assets: list[Asset] = []
+        failures: list[UploadError] = []
+        for upload in self._resumable(engine.tracker, run_id):
+            # Per upload: "tqdm" draws one bar for each, named after its asset.
+            callback = resolve_progress(progress, desc=upload.name)
+            try:
+                asset = engine.resume(upload, progress=callback)
+            except UploadError as err:
+                failures.append(err)
+                continue
+            if asset is not None:
+                assets.append(asset)
+        if failures:
+            whose = f" of run {run_id}" if run_id is not None else ""
+            raise UploadError(
+                f"{len(failures)} upload(s){whose} could not be resumed "
+                f"({len(assets)} were): {failures[0]}"
+            ) from failures[0]
+        return assets
+
+    def _resumable(self, journal: UploadTracker, run_id: str | None) -> list[TrackedUpload]:
+        unfinished = journal.incomplete()
+        if run_id is None:
+            return unfinished
+        runs = {run_id}
+        if any(u.run_id != run_id for u in unfinished):  # only then ask for the predecessor
+            predecessor = self._chronicle.runs.get(run_id).resume_from_run_id
+            if predecessor is not None:
+                runs.add(predecessor)
+        return [u for u in unfinished if u.run_id in runs]
+
+    def pending_bytes(self, run_id: str | None = None) -> int:
+        """Bytes storage has not yet acknowledged, of ``run_id``'s uploads (or all)."""
+        with self._lock:
+            return sum(
+                prepared.pending_bytes
+                for owner, prepared in self._active.values()
+                if run_id is None or owner == run_id
+            )
+
+    def wait(self, run_id: str, *, tracker: UploadTracker | None = None) -> None:
+        """Wait for ``run_id``'s background uploads; raise unless all of them are done.
+
+        ``UploadError`` (the first failure chained) if one failed and was not finished
+        since (by a resume here or elsewhere), or if the journal still holds unfinished
+        uploads of the run. A failed upload stays accounted for until it is resolved.
+        """
+        with self._lock:
+            background = {k: b for k, b in self._background.items() if b.run_id == run_id}
+        wait([b.future for b in background.values()])
+        failures: list[BaseException] = []
+        for key, item in background.items():
+            error = item.future.exception()
+            if error is not None and not self._completed_elsewhere(item.asset_id):
+                failures.append(error)
+                continue
+            with self._lock:
+                self._background.pop(key, None)
+        if failures:
+            raise UploadError(
+                f"{len(failures)} of {len(background)} background upload(s) of run {run_id} "
+                f"failed, so the run was not marked succeeded (resume_uploads() can finish "
+                f"them): {failures[0]}"
+            ) from failures[0]
+        journal = self._existing_journal(tracker)
+        if journal is not None:
+            try:
+                leftover = journal.incomplete(run_id=run_id)
+            except TrackerError as err:
+                # An unreadable journal must not fail every run on the host: what it
+                # recorded cannot be resumed from it anyway, and this run's own
+                # uploads were awaited above.
+                logger.warning("run %s: cannot check for unfinished uploads: %s", run_id, err)
+                leftover = []
+            if leftover:
+                names = ", ".join(f"{u.kind}/{u.name}" for u in leftover)
+                raise UploadError(
+                    f"run {run_id} still has {len(leftover)} unfinished upload(s) in "
+                    f"{journal.path} ({names}); call resume_uploads() before succeed()"
+                )
+
+    def shutdown(self, *, wait: bool = True) -> None:
+        """Stop taking uploads; with ``wait``, finish the queued background ones first.
+
+        Called by ``Chronicle.close()``. The default journal is closed afterwards.
+        """
+        with self._lock:
+            self._closed = True
+        self._transfers.shutdown(wait=wait)
+        # Transfers use these: they go once no transfer can start.
+        self._io.shutdown(wait=wait)
+        self._hash.shutdown(wait=wait)
+        with self._lock:
+            default, self._default = self._default, None
+        if default is not None and wait:
+            default.close()
+
+    # -- seams for UploadEngine -----------------------------------------------------
+
+    def send_all(self, calls: Sequence[Callable[[], _T]], *, limit: int) -> list[_T]:
+        """Run network calls (component PUTs) on the I/O workers; see ``_Workers.run_all``."""
+        return self._io.run_all(calls, limit)
+
+    def hash_all(self, calls: Sequence[Callable[[], _T]], *, limit: int) -> list[_T]:
+        """Run hashing calls on their own workers, so they never queue behind PUTs."""
+        return self._hash.run_all(calls, limit)
+
+    # -- internals ------------------------------------------------------------------
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise ChronicleError("this Chronicle client is closed")
+
+    def _register(
+        self,
+        engine: UploadEngine,
+        kind: str,
+        name: str,
+        files: Mapping[str, str | os.PathLike[str]],
+        run_id: str | None,
+        experiment_id: str | None,
+        metadata: Mapping[str, Any] | None,
+        content_types: Mapping[str, str] | None,
+    ) -> PreparedUpload:
+        with self._lock:
+            self._check_open()
+        prepared = engine.register(
+            kind=kind,
+            name=name,
+            files=files,
+            run_id=run_id,
+            experiment_id=experiment_id,
+            metadata=metadata,
+            content_types=content_types,
+        )
+        # Counted from here, so queued background uploads show in pending bytes too.
+        with self._lock:
+            self._active[prepared.record.key] = (run_id, prepared)
+        return prepared
+
+    def _transfer(
+        self, engine: UploadEngine, prepared: PreparedUpload, progress: ProgressCallback | None
+    ) -> Asset:
+        try:
+            return engine.transfer(prepared, progress=progress)
+        finally:
+            with self._lock:
+                self._active.pop(prepared.record.key, None)
+
+    def _completed_elsewhere(self, asset_id: str) -> bool:
+        # A failed background upload may have been finished since by a resume (here
+        # or in another process): the server knows.
+        try:
+            return self._chronicle.assets.get(asset_id).state == "ready"
+        except ChronicleError:
+            return False
+
+    def _existing_journal(self, tracker: UploadTracker | None) -> UploadTracker | None:
+        """The journal to check for leftovers; ``None`` if the default one was never made."""
+        if tracker is not None:
+            return tracker
+        with self._lock:
+            if self._default is not None:
+                return self._default
+        # A run that uploaded nothing must not create (or trip over) the default file.
+        if not default_tracker_path().exists():
+            return None
+        return self.default_tracker

@@ -131,27 +131,28 @@ class RunService:
             return run.wire()
 
     def checkpoint(self, run_id: str) -> dict[str, Any]:
-        """Newest ready checkpoint of `resume_from_run_id`, else of the variation's earlier runs."""
+        """What the run resumes from: its own newest ready checkpoint (a restart), else
+        its `resume_from_run_id`'s by the same rule, up the chain. Never a sibling's.
+        """
         with self._reg.transaction():
             run = self._get(run_id)
-            found = None
-            if run.resume_from_run_id is not None:
-                found = self._newest_checkpoint({run.resume_from_run_id})
-            if found is None:
-                earlier = {
-                    r.id
-                    for r in self._reg.runs.values()
-                    if r.variation_id == run.variation_id and r.seq < run.seq
-                }
-                found = self._newest_checkpoint(earlier)
-            if found is None:
-                raise NotFound(f"no ready checkpoint to resume run {run.id} from")
-            return found.wire()
+            current: Run | None = run
+            seen: set[str] = set()
+            # A chain cannot loop (a predecessor exists before its successor), but a
+            # guard costs nothing and keeps a corrupt database from hanging a request.
+            while current is not None and current.id not in seen:
+                seen.add(current.id)
+                found = self._newest_checkpoint(current.id)
+                if found is not None:
+                    return found.wire()
+                parent = current.resume_from_run_id
+                current = self._reg.runs.get(parent) if parent is not None else None
+            raise NotFound(f"no ready checkpoint to resume run {run.id} from")
 
-    def _newest_checkpoint(self, run_ids: set[str]) -> Asset | None:
+    def _newest_checkpoint(self, run_id: str) -> Asset | None:
         best: Asset | None = None
         for asset in self._reg.assets.values():
-            if asset.kind != "checkpoint" or asset.state != "ready" or asset.run_id not in run_ids:
+            if asset.kind != "checkpoint" or asset.state != "ready" or asset.run_id != run_id:
                 continue
             key = (asset.finalized_at or 0.0, asset.seq)
             if best is None or key > (best.finalized_at or 0.0, best.seq):

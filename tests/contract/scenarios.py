@@ -332,7 +332,8 @@ def runs_watchdog(chronicle: Chronicle, ctx: ScenarioContext) -> None:
 
 @scenario(worker=True)
 def runs_checkpoint(chronicle: Chronicle, ctx: ScenarioContext) -> None:
-    """Checkpoint lookup: 404 before any, then the resumed run finds and downloads it."""
+    """Checkpoint lookup: 404 before any; then the run itself (a restart) and a run resuming
+    from it find its checkpoint, and a sibling run without resume_from_run_id does not."""
     worker = ctx.as_worker
     _, variation_id = committed_variation(chronicle, ctx, "Contract: checkpoint")
     first = chronicle.runs.create(variation_id)
@@ -348,7 +349,10 @@ def runs_checkpoint(chronicle: Chronicle, ctx: ScenarioContext) -> None:
     )
     worker.transport.storage_request("PUT", created.upload_urls["state"], content=CHECKPOINT)
     worker.assets.finalize(created.asset.id)
+    assert worker.runs.checkpoint(first.id).id == created.asset.id
     worker.runs.succeed(first.id)
+    sibling = chronicle.runs.create(variation_id)
+    expect_error(NotFoundError, 404, lambda: worker.runs.checkpoint(sibling.id))
     resumed = chronicle.runs.create(variation_id, resume_from_run_id=first.id)
     assert resumed.resume_from_run_id == first.id
     found = worker.runs.checkpoint(resumed.id)

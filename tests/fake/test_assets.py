@@ -256,23 +256,3 @@ def test_list_filters(researcher: Chronicle, worker: Chronicle) -> None:
     )
     assert [x.id for x in worker.assets.list(run_id=run_id)] == [a.id, b.asset.id]
     assert [x.id for x in worker.assets.list(kind="checkpoint")] == [b.asset.id]
-
-
-def test_checkpoint_resolution(researcher: Chronicle, worker: Chronicle) -> None:
-    _, variation_id = committed_variation(researcher)
-    first = researcher.runs.create(variation_id)
-    worker.runs.start(first.id)
-    with pytest.raises(NotFoundError):
-        worker.runs.checkpoint(first.id)
-    older = worker.assets.create_inline(kind="checkpoint", name="s1", content="1", run_id=first.id)
-    newer = worker.assets.create_inline(kind="checkpoint", name="s2", content="2", run_id=first.id)
-    worker.assets.create(
-        kind="checkpoint", name="pending", run_id=first.id, components=[spec("m", b"1")]
-    )
-    worker.runs.fail(first.id, reason="crash")
-    resumed = researcher.runs.create(variation_id, resume_from_run_id=first.id)
-    assert worker.runs.checkpoint(resumed.id).id == newer.id
-    # Without resume_from_run_id: the newest of the variation's earlier runs.
-    later = researcher.runs.create(variation_id)
-    assert worker.runs.checkpoint(later.id).id == newer.id
-    assert older.id != newer.id

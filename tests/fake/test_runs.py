@@ -133,3 +133,86 @@ def test_list_filters_and_404s(researcher: Chronicle) -> None:
         researcher.runs.create("missing-variation")
     with pytest.raises(NotFoundError):
         researcher.runs.create(variation_id, resume_from_run_id="missing-run")
+
+
+# -- GET /runs/{id}/checkpoint: what a run resumes from ----------------------------------
+
+
+def _checkpoint(worker: Chronicle, run_id: str, name: str) -> str:
+    return worker.assets.create_inline(kind="checkpoint", name=name, content=name, run_id=run_id).id
+
+
+def test_checkpoint_is_the_runs_own_newest_after_a_restart(
+    researcher: Chronicle, worker: Chronicle
+) -> None:
+    _, variation_id = committed_variation(researcher)
+    first = researcher.runs.create(variation_id)
+    worker.runs.start(first.id)
+    with pytest.raises(NotFoundError, match=f"no ready checkpoint to resume run {first.id}"):
+        worker.runs.checkpoint(first.id)
+    _checkpoint(worker, first.id, "step-1")
+    newer = _checkpoint(worker, first.id, "step-2")
+    worker.assets.create(  # pending: never resumed from
+        kind="checkpoint",
+        name="step-3",
+        run_id=first.id,
+        components=[{"name": "m", "size": 1, "sha256": "0" * 64}],
+    )
+    worker.assets.create_inline(
+        kind="output", name="not a checkpoint", content="x", run_id=first.id
+    )
+
+    assert worker.runs.checkpoint(first.id).id == newer
+
+
+def test_checkpoint_prefers_the_runs_own_over_its_predecessors(
+    researcher: Chronicle, worker: Chronicle
+) -> None:
+    _, variation_id = committed_variation(researcher)
+    first = researcher.runs.create(variation_id)
+    worker.runs.start(first.id)
+    inherited = _checkpoint(worker, first.id, "step-100")
+    worker.runs.fail(first.id, reason="crash")
+    resumed = researcher.runs.create(variation_id, resume_from_run_id=first.id)
+    worker.runs.start(resumed.id)
+
+    assert worker.runs.checkpoint(resumed.id).id == inherited
+    own = _checkpoint(worker, resumed.id, "step-150")
+    _checkpoint(worker, first.id, "step-101")  # newer, but the predecessor's
+    assert worker.runs.checkpoint(resumed.id).id == own
+
+
+def test_checkpoint_follows_the_resume_chain_past_runs_that_saved_none(
+    researcher: Chronicle, worker: Chronicle
+) -> None:
+    _, variation_id = committed_variation(researcher)
+    first = researcher.runs.create(variation_id)
+    worker.runs.start(first.id)
+    saved = _checkpoint(worker, first.id, "step-100")
+    second = researcher.runs.create(variation_id, resume_from_run_id=first.id)  # saved nothing
+    third = researcher.runs.create(variation_id, resume_from_run_id=second.id)
+
+    assert worker.runs.checkpoint(third.id).id == saved
+
+
+def test_checkpoint_never_falls_back_to_a_sibling_run(
+    researcher: Chronicle, worker: Chronicle
+) -> None:
+    """A second seed of a variation must not start from the first seed's weights."""
+    _, variation_id = committed_variation(researcher)
+    first = researcher.runs.create(variation_id)
+    worker.runs.start(first.id)
+    _checkpoint(worker, first.id, "step-100")
+    worker.runs.succeed(first.id)
+    sibling = researcher.runs.create(variation_id)
+    unrelated = researcher.runs.create(variation_id)
+    resumed_sibling = researcher.runs.create(variation_id, resume_from_run_id=unrelated.id)
+
+    for run_id in (sibling.id, resumed_sibling.id):
+        with pytest.raises(NotFoundError, match=f"no ready checkpoint to resume run {run_id}"):
+            worker.runs.checkpoint(run_id)
+
+
+def test_checkpoint_of_an_unknown_run_is_404(worker: Chronicle) -> None:
+    with pytest.raises(NotFoundError, match="run"):
+        worker.runs.checkpoint("nope")

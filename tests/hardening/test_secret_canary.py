@@ -40,8 +40,9 @@ from methodic import (
     NotFoundError,
     PermissionDeniedError,
 )
+from methodic.downloads import download_asset
 from methodic.tracker import UploadTracker
-from methodic.uploads import UploadEngine, download_asset
+from methodic.uploads import UploadEngine
 from methodic_fake import FakeChronicle
 from methodic_fake.server import base_url_of, bind_socket, make_server
 

@@ -21,8 +21,9 @@ from typing import Any
 import pytest
 
 from methodic import Chronicle, Run
+from methodic.downloads import download_asset
 from methodic.tracker import UploadTracker
-from methodic.uploads import UploadEngine, download_asset
+from methodic.uploads import UploadEngine
 from methodic_fake import FakeChronicle
 from methodic_fake.server import ServerThread
 

@@ -20,8 +20,9 @@ from typing import Any
 import pytest
 
 from methodic import ChronicleError
+from methodic.downloads import download_asset
 from methodic.tracker import UploadTracker
-from methodic.uploads import UploadEngine, download_asset
+from methodic.uploads import UploadEngine
 from methodic_fake import FakeChronicle
 
 # (operation, fault options) — each interrupts a different step of the protocol.

@@ -118,7 +118,7 @@ def main() -> int:
     crash.wrap(chronicle.assets, "finalize", "before_finalize", "after_finalize")
     crash.wrap(tracker, "discard", None, "after_finish")
     crash.wrap_storage(chronicle)
-    run._upload_engine().chunk_size = CHUNK_SIZE
+    chronicle.uploads.engine(tracker).chunk_size = CHUNK_SIZE
 
     print("ready", flush=True)  # the parent's random-delay clock starts here
     resumed = 0

@@ -72,11 +72,12 @@ def main() -> int:
 
     run_id, tracker_db = sys.argv[2:4]
     chronicle = Chronicle()
-    run = Run(chronicle, run_id, tracker=UploadTracker(tracker_db))
+    tracker = UploadTracker(tracker_db)
+    run = Run(chronicle, run_id, tracker=tracker)
     if mode == "upload":
         files = {p.name: p for p in sorted(Path(sys.argv[4]).iterdir()) if p.is_file()}
         _stall_every_put(chronicle)
-        run._upload_engine().chunk_size = 16 * 1024
+        chronicle.uploads.engine(tracker).chunk_size = 16 * 1024
         run.register_and_upload_async("checkpoint", "ckpt", files).result()
         raise SystemExit("the upload finished: it should have been killed mid-PUT")
     if mode == "resume":

@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING
 import pytest
 
 from methodic import Chronicle
+from methodic.downloads import download_asset
 from methodic.tracker import UploadTracker
-from methodic.uploads import download_asset
 
 from .conftest import make_files
 

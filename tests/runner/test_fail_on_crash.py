@@ -1,4 +1,4 @@
-"""fail_on_crash(): exceptions and SIGTERM become fail(), never success."""
+"""fail_on_crash(): exceptions become fail(), never success; SIGTERM leaves or fails."""
 
 from __future__ import annotations
 
@@ -157,14 +157,13 @@ def test_outside_the_main_thread_no_handler_but_still_fails(
     assert researcher.runs.get(run_id).failure_reason == "crash"
 
 
-def test_sigterm_fails_the_run_and_exits_like_a_signal_death(fake: FakeChronicle) -> None:
-    run_id = new_run_id(fake)
+def _sigterm_child(run_id: str, guard: str) -> tuple[int, str]:
     script = textwrap.dedent(
         f"""
         import time
         from methodic import Chronicle, Run
         run = Run(Chronicle(), {run_id!r})
-        with run.fail_on_crash():
+        with {guard}:
             run.start()
             print("training", flush=True)
             time.sleep(60)
@@ -179,8 +178,30 @@ def test_sigterm_fails_the_run_and_exits_like_a_signal_death(fake: FakeChronicle
 
     child.send_signal(signal.SIGTERM)
     _, err = child.communicate(timeout=30)
+    return child.returncode, err
 
-    assert child.returncode == 128 + signal.SIGTERM, err
+
+def test_sigterm_leaves_the_run_running_for_a_restart(fake: FakeChronicle) -> None:
+    # A preempted runner: the scheduler starts it again with the same run id, and it
+    # must be able to attach; nobody coming back is the watchdog's job.
+    run_id = new_run_id(fake)
+
+    code, err = _sigterm_child(run_id, "run.fail_on_crash()")
+
+    assert code == 128 + signal.SIGTERM, err
+    assert fake.client("researcher").runs.get(run_id).state == "running"
+    restarted = Run(fake.client("worker"), run_id).start()
+    assert restarted.attached is True and restarted.state == "running"
+
+
+def test_sigterm_fails_the_run_on_request_and_exits_like_a_signal_death(
+    fake: FakeChronicle,
+) -> None:
+    run_id = new_run_id(fake)
+
+    code, err = _sigterm_child(run_id, 'run.fail_on_crash(on_sigterm="fail")')
+
+    assert code == 128 + signal.SIGTERM, err
     failed = fake.client("researcher").runs.get(run_id)
     assert failed.state == "failed" and failed.failure_reason == "crash"
     assert failed.failure_message == f"terminated by signal {int(signal.SIGTERM)}"
@@ -206,7 +227,7 @@ def test_sigterm_mid_upload_fails_the_run_without_waiting_for_the_puts(
         def progress(done, total):
             if not said:  # bytes are leaving: the PUTs are in flight
                 said.append(print("sending", flush=True))
-        with run.fail_on_crash():
+        with run.fail_on_crash(on_sigterm="fail"):
             run.start()
             run.upload_asset("checkpoint", "ckpt", {dict((n, str(p)) for n, p in files.items())!r},
                              progress=progress)

@@ -109,22 +109,39 @@ def test_interval_must_be_positive(worker: Chronicle, run_id: str) -> None:
         pass
 
 
-def test_the_heartbeater_never_keeps_the_process_alive(fake: FakeChronicle) -> None:
+# Blocks a process may never leave before its interpreter exits. Python 3.13 hung at
+# exit when the heartbeater was a generator context manager: finalizing the suspended
+# generator joined a daemon thread that could no longer run.
+NEVER_EXITED = {
+    "beating": "run.start(); cm = run.heartbeating(interval=0.05)",
+    "idle": "run.start(); cm = run.heartbeating(interval=3600)",
+    "waiting for start": "cm = run.heartbeating(interval=0.05)",
+    "lifecycle": "cm = run.lifecycle(heartbeat_interval=0.05)",
+}
+
+
+@pytest.mark.parametrize("block", sorted(NEVER_EXITED))
+def test_the_heartbeater_never_keeps_the_process_alive(fake: FakeChronicle, block: str) -> None:
     from .conftest import new_run_id
 
     run_id = new_run_id(fake)
     script = textwrap.dedent(
         f"""
+        import time
         from methodic import Chronicle, Run
-        run = Run(Chronicle(), {run_id!r}).start()
-        beating = run.heartbeating(interval=3600)
-        beating.__enter__()          # never exited: the interpreter must still exit
+        run = Run(Chronicle(), {run_id!r})
+        {NEVER_EXITED[block]}
+        cm.__enter__()          # never exited: the interpreter must still exit
+        time.sleep(0.2)         # let it beat (or wait) for a while
         print("started", flush=True)
         """
     )
-    child = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=30
-    )
+    try:
+        child = subprocess.run(
+            [sys.executable, "-c", script], capture_output=True, text=True, timeout=30
+        )
+    except subprocess.TimeoutExpired as err:
+        raise AssertionError(f"the interpreter did not exit: {err.stderr!r}") from err
     assert child.returncode == 0, child.stderr
     assert child.stdout.strip() == "started"
 

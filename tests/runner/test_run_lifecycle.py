@@ -127,3 +127,25 @@ def test_inline_json_content_round_trips(
     urls = researcher.assets.download_urls(asset.id)
     with researcher.transport.storage_stream("GET", urls["content"]) as response:
         assert json.loads(response.read()) == {"gpus": 8}
+
+
+@pytest.mark.parametrize("files", [["a.bin"], "a.bin", ("a.bin",), {"a.bin"}])
+@pytest.mark.parametrize("method", ["upload_asset", "register_and_upload_async"])
+def test_files_must_be_a_mapping_of_component_names_to_paths(
+    worker: Chronicle, run_id: str, tracker: UploadTracker, files: object, method: str
+) -> None:
+    run = Run(worker, run_id, tracker=tracker).start()
+
+    with pytest.raises(TypeError, match="files must be a mapping of component name to path"):
+        getattr(run, method)("checkpoint", "ckpt", files)
+
+    assert tracker.incomplete() == []  # refused before anything was journaled
+
+
+def test_component_names_must_be_strings(
+    worker: Chronicle, run_id: str, tracker: UploadTracker, tmp_path: Path
+) -> None:
+    (tmp_path / "a.bin").write_bytes(b"a")
+    run = Run(worker, run_id, tracker=tracker).start()
+    with pytest.raises(TypeError, match="component names"):
+        run.upload_asset("output", "x", {Path("a.bin"): tmp_path / "a.bin"})  # type: ignore[dict-item]

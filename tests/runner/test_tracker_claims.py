@@ -28,8 +28,8 @@ from typing import IO, TYPE_CHECKING
 import pytest
 
 from methodic import Chronicle
+from methodic.downloads import download_asset
 from methodic.tracker import ComponentFile, UploadTracker
-from methodic.uploads import download_asset
 
 from .conftest import make_files, new_run_id
 

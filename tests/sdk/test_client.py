@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 
 import httpx
@@ -142,30 +143,31 @@ def test_context_manager_closes_its_own_client() -> None:
     assert http.is_closed
 
 
-def test_upload_executor_is_lazy_bounded_and_shut_down() -> None:
+def test_the_upload_manager_is_lazy_bounded_and_shut_down() -> None:
     chronicle = Chronicle(BASE_URL, API_KEY)
-    assert chronicle._executor is None
-    pool = chronicle._upload_executor
-    assert pool is chronicle._upload_executor
-    assert pool._max_workers == 4
+    assert chronicle._uploads is None
+    uploads = chronicle.uploads
+    assert uploads is chronicle.uploads
     names: list[str] = []
+    pool = uploads._transfers
+    assert pool.max_workers == 4
     pool.submit(lambda: names.append(threading.current_thread().name)).result()
     assert names[0].startswith("methodic-upload")
     chronicle.close()
     with pytest.raises(RuntimeError):
         pool.submit(print)
     with pytest.raises(ChronicleError, match="closed"):
-        _ = chronicle._upload_executor
+        _ = chronicle.uploads
 
 
-def test_upload_executor_created_once_across_threads() -> None:
+def test_the_upload_manager_is_created_once_across_threads() -> None:
     with Chronicle(BASE_URL, API_KEY) as chronicle:
         seen: list[object] = []
         barrier = threading.Barrier(8)
 
         def grab() -> None:
             barrier.wait()
-            seen.append(chronicle._upload_executor)
+            seen.append(chronicle.uploads)
 
         threads = [threading.Thread(target=grab) for _ in range(8)]
         for t in threads:
@@ -208,10 +210,11 @@ def test_close_waits_for_queued_background_uploads() -> None:
         time.sleep(0.05)
         finished.append(n)
 
+    pool = chronicle.uploads._transfers
     for n in range(6):  # more than the pool's workers: some are still queued
-        chronicle._upload_executor.submit(upload, n)
+        pool.submit(functools.partial(upload, n))
     gate.set()
     chronicle.close()
     assert sorted(finished) == list(range(6))
-    with pytest.raises(ChronicleError, match="closed"):
-        chronicle._upload_executor.submit(upload, 7)
+    with pytest.raises(RuntimeError):
+        pool.submit(functools.partial(upload, 7))

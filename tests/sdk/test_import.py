@@ -41,7 +41,7 @@ def test_handles_and_types_load_on_first_use() -> None:
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout.split()
-    assert out == ["False", "methodic.handles", "methodic.run", "True"]
+    assert out == ["False", "methodic.handles", "methodic.handles", "True"]
 
 
 def test_public_surface() -> None:

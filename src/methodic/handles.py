@@ -690,8 +690,10 @@ class Run(Handle[types.Run]):
     def resume_uploads(self, progress: ProgressArg = None) -> list[types.Asset]:
         """Finish every incomplete upload of this run found in the tracker.
 
-        Returns the assets it completed. Uploads a live process (or a running upload
-        of this client) holds are left to their owner. If some cannot be finished,
+        Also those of the run it resumes from (``resume_from_run_id``); uploads that
+        can never complete are dropped with a log line. Returns the assets it
+        completed. Uploads a live process (or a running upload of this client) holds
+        are left to their owner. If some cannot be finished,
         the others still are, and then ``UploadError`` is raised for the first failure.
         ``lifecycle()`` calls this on entry.
 

@@ -9,6 +9,8 @@ Rules (also in README.md, "Working on methodic"):
   Python block, in the same namespace, as part of that block's test. It supplies what
   the reader would (a ``run_id`` from the scheduler, a ``train()`` function); the
   rendered page does not show it.
+- A hidden ``<!-- docs-check ... -->`` comment right after a block runs after it, as
+  part of its test: asserts on what the block did (a branch it should have taken).
 
 Parsing is markdown-it-py's CommonMark, so fences inside lists, tilde fences and
 longer fences around a ```` ```python ```` example behave as on GitHub.
@@ -16,6 +18,7 @@ longer fences around a ```` ```python ```` example behave as on GitHub.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +27,7 @@ from types import CodeType
 PYTHON = frozenset({"python", "py", "python3"})
 OPTIONS = frozenset({"notest"})
 SETUP_OPENER = "<!-- docs-setup"
+CHECK_OPENER = "<!-- docs-check"
 
 
 class DocsSyntaxError(ValueError):
@@ -60,6 +64,7 @@ class Block:
     setup: Snippet | None
     notest: bool
     end_line: int  # the closing fence's line
+    check: Snippet | None = None
 
     @property
     def line(self) -> int:
@@ -80,11 +85,11 @@ def _parser() -> object:
     return MarkdownIt("commonmark")
 
 
-def _setup_snippet(content: str, first_line: int, where: str) -> Snippet:
+def _comment_snippet(content: str, opener: str, first_line: int, where: str) -> Snippet:
     lines = content.rstrip("\n").split("\n")
-    if lines[0].strip() != SETUP_OPENER or lines[-1].strip() != "-->":
+    if lines[0].strip() != opener or lines[-1].strip() != "-->":
         raise DocsSyntaxError(
-            f"{where}: write a setup comment as '{SETUP_OPENER}' and '-->' on lines of their own"
+            f"{where}: write the comment as '{opener}' and '-->' on lines of their own"
         )
     return Snippet("\n".join(lines[1:-1]) + "\n", first_line + 1)
 
@@ -94,13 +99,22 @@ def python_blocks(path: Path) -> list[Block]:
     text = path.read_text(encoding="utf-8")
     blocks: list[Block] = []
     setup: Snippet | None = None
+    follows_block = False  # the previous token was a runnable Python block
     for token in _parser().parse(text):  # type: ignore[attr-defined]
         start, end = token.map or (0, 0)
         where = f"{path}:{start + 1}"
-        if token.type == "html_block" and token.content.lstrip().startswith(SETUP_OPENER):
+        after_block, follows_block = follows_block, False
+        comment = token.content.lstrip() if token.type == "html_block" else ""
+        if comment.startswith(SETUP_OPENER):
             if setup is not None:
                 raise DocsSyntaxError(f"{where}: two docs-setup comments before one block")
-            setup = _setup_snippet(token.content, start + 1, where)
+            setup = _comment_snippet(token.content, SETUP_OPENER, start + 1, where)
+            continue
+        if comment.startswith(CHECK_OPENER):
+            if not after_block or blocks[-1].check is not None:
+                raise DocsSyntaxError(f"{where}: a docs-check comment must follow a Python block")
+            check = _comment_snippet(token.content, CHECK_OPENER, start + 1, where)
+            blocks[-1] = dataclasses.replace(blocks[-1], check=check)
             continue
         if token.type != "fence":
             continue
@@ -119,6 +133,7 @@ def python_blocks(path: Path) -> list[Block]:
             raise DocsSyntaxError(f"{where}: a docs-setup comment before a notest block never runs")
         blocks.append(Block(path, Snippet(token.content, start + 2), setup, notest, end))
         setup = None
+        follows_block = not notest
     if setup is not None:
         raise DocsSyntaxError(f"{path}: a docs-setup comment at the end of the page never runs")
     return blocks

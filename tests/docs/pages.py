@@ -66,17 +66,20 @@ class PageRun:
         self._levels = {name: logging.getLogger(name).level for name in ("", "methodic")}
 
     def run(self, index: int, call_test: Callable[[FunctionType], None] | None = None) -> None:
-        """Run block `index` (setup first); `call_test` runs the tests it defines."""
+        """Run block `index`: its setup, its code, the tests it defines (through
+        `call_test`), then its check."""
         __tracebackhide__ = True
         block = self.blocks[index]
         # Counted before running: a later block runs after a failed one, as a reader's would.
         self.done = index + 1
-        for snippet in (block.setup, block.code):
-            if snippet is not None:
-                exec(snippet.compile(self.path), self.namespace)
+        if block.setup is not None:
+            exec(block.setup.compile(self.path), self.namespace)
+        exec(block.code.compile(self.path), self.namespace)
         if call_test is not None:
             for test in self._tests_defined_by(block):
                 call_test(test)
+        if block.check is not None:
+            exec(block.check.compile(self.path), self.namespace)
 
     def replay_to(self, index: int) -> None:
         """Run the blocks before `index` not run yet, ignoring their errors (their own

@@ -69,9 +69,28 @@ def test_fences_are_parsed_as_commonmark(tmp_path: Path) -> None:
             "page.md:4: a docs-setup comment must precede a Python block",
         ),
         ("text\n\n<!-- docs-setup\nx = 1\n-->\n", "a docs-setup comment at the end of the page"),
-        ("<!-- docs-setup x = 1 -->\n```python\nx\n```\n", "page.md:1: write a setup comment"),
+        (
+            "<!-- docs-setup x = 1 -->\n```python\nx\n```\n",
+            "page.md:1: write the comment as '<!-- docs-setup'",
+        ),
+        (
+            "text\n\n<!-- docs-check\nassert x\n-->\n",
+            "page.md:3: a docs-check comment must follow a Python block",
+        ),
+        (
+            "```python\nx = 1\n```\n\ntext\n\n<!-- docs-check\nassert x\n-->\n",
+            "page.md:7: a docs-check comment must follow a Python block",
+        ),
     ],
-    ids=["typo", "setup-notest", "setup-shell", "setup-at-end", "setup-one-line"],
+    ids=[
+        "typo",
+        "setup-notest",
+        "setup-shell",
+        "setup-at-end",
+        "setup-one-line",
+        "check-alone",
+        "check-after-text",
+    ],
 )
 def test_mistakes_are_errors_naming_file_and_line(tmp_path: Path, text: str, message: str) -> None:
     with pytest.raises(DocsSyntaxError, match=re.escape(message)):
@@ -91,6 +110,29 @@ def test_setup_runs_before_its_block_and_blocks_share_one_namespace(
     run.run(0)
     run.run(1)
     assert run.namespace["seen"] == ["r1", 1]
+
+
+def test_a_check_runs_after_its_block_and_its_tests(
+    tmp_path: Path, page_run: Callable[[Path], PageRun]
+) -> None:
+    path = page(
+        tmp_path,
+        "```python\nstate = 'missing'\nif True:\n    state = 'loaded'\n\n"
+        "def test_something():\n    pass\n```\n<!-- docs-check\n"
+        "assert (state, tested) == ('loaded', ['test_something'])\n-->\n",
+    )
+    run = page_run(path)
+    run.namespace["tested"] = []
+    run.run(0, lambda test: run.namespace["tested"].append(test.__name__))
+    block = run.blocks[0]
+    assert block.check is not None and block.check.line == 10
+    broken = path.read_text().replace("('loaded'", "('missing'")
+    path.write_text(broken)
+    rerun = page_run(path)
+    rerun.namespace["tested"] = ["test_something"]
+    with pytest.raises(AssertionError) as info:
+        rerun.run(0, lambda test: None)
+    assert traceback.extract_tb(info.value.__traceback__)[-1][:2] == (str(path), 10)
 
 
 def test_a_failure_points_at_the_markdown_line(

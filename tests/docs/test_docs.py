@@ -68,6 +68,7 @@ def test_block(
     request: pytest.FixtureRequest,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
+    __tracebackhide__ = True  # a failure shows the page's lines, not this harness
     page = docs_pages.at(block.path, index)
     fake = docs_pages.fake
     monkeypatch.setenv("CHRONICLE_BASE_URL", fake.base_url)

@@ -18,6 +18,7 @@ longer fences around a ```` ```python ```` example behave as on GitHub.
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import functools
 from dataclasses import dataclass
@@ -44,9 +45,14 @@ class Snippet:
     def compile(self, path: Path) -> CodeType:
         """Code whose tracebacks name the markdown file and the line as it is there.
 
-        Its first line is the block's, so pytest shows the block, not the page above it.
+        Its first line is the block's, so pytest shows the block, not the page above it,
+        and its asserts are rewritten as in a test module, so a failure shows the values.
         """
-        return _shifted(compile(self.source, str(path), "exec"), self.line - 1)
+        from _pytest.assertion.rewrite import rewrite_asserts
+
+        tree = ast.parse(self.source, str(path))
+        rewrite_asserts(tree, self.source.encode(), str(path))
+        return _shifted(compile(tree, str(path), "exec"), self.line - 1)
 
 
 def _shifted(code: CodeType, lines: int) -> CodeType:

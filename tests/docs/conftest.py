@@ -41,7 +41,6 @@ class Pages:
         if self.current is not None:
             self.current.close()
             self.current = None
-        self.fake.close_clients()
 
 
 @pytest.fixture(scope="session")

@@ -53,6 +53,7 @@ class PageRun:
 
     def __init__(self, path: Path, blocks: list[Block], fake: FakeChronicle, workdir: Path) -> None:
         self.path = path
+        self.fake = fake
         self.workdir = workdir  # the page's cwd: files it writes stay there
         self.blocks = [block for block in blocks if not block.notest]
         self.done = 0
@@ -105,6 +106,7 @@ class PageRun:
         for value in list(self.namespace.values()):
             if isinstance(value, Chronicle):
                 value.close()
+        self.fake.close_clients()
         logging.root.handlers[:] = self._root_handlers
         for name, level in self._levels.items():
             logging.getLogger(name).setLevel(level)

@@ -5,7 +5,8 @@ one namespace, in a temporary working directory, against a fake reset for the pa
 with `CHRONICLE_BASE_URL` and `CHRONICLE_API_KEY` (the agent key: it may do what a
 researcher may, and what a runner may) set, so a plain `Chronicle()` reaches it. A
 failure's traceback names the page and the line. The rules for writing blocks are in
-blocks.py and README.md ("Working on methodic"); the names a docs-setup comment may use in pages.py.
+blocks.py and README.md ("Working on methodic"); the names a docs-setup comment may
+use, in pages.py.
 """
 
 from __future__ import annotations

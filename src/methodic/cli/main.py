@@ -144,6 +144,8 @@ def error_kind(exc: BaseException) -> str:
     if words and words[0] == "API" and len(words) > 1:
         words = words[1:]
     lowered = [w.lower() for w in words]
+    if lowered == ["chronicle", "error"]:
+        return "error"  # the base class says nothing more than "error"
     if lowered[-1:] == ["error"] and lowered[:-1] in _STATUS_PHRASES:
         lowered = lowered[:-1]
     return " ".join(lowered) or "error"

@@ -17,9 +17,11 @@ def test_hits_with_snippets_and_json(cli: CLI, researcher: Chronicle, world: Wor
     out = cli("search", "loss spikes").ok().out
     lines = out.splitlines()
     assert lines[0] == "1 hit(s) for 'loss spikes'"
-    assert lines[2].startswith("1. ")
-    assert "research_doc" in lines[3] and f"experiment {world.exp_id}" in lines[3]
+    assert lines[2].startswith("1. warmup-findings  (score ")
+    assert lines[3].split() == ["research_doc", doc.id, "experiment", world.exp_id]
     assert "spikes" in lines[4]
+    narrow = cli("search", "loss spikes", env={"COLUMNS": "60"}).ok().out.splitlines()
+    assert narrow[3:5] == [f"   research_doc {doc.id}", f"   experiment {world.exp_id}"]
 
     data = cli("--json", "search", "loss spikes", "--type", "research_doc").ok().json()
     assert data["total"] == 1

@@ -120,6 +120,10 @@ def _download(ctx: Context, args: argparse.Namespace) -> Result:
 
     def text(width: int) -> str:
         lines = [f"{f['path']}  {human_bytes(f['size'])}  sha256 verified" for f in files]
-        return "\n".join([*lines, f"downloaded asset {asset.id} ({len(files)} files)"])
+        return "\n".join([*lines, f"downloaded asset {asset.id} ({_plural(len(files), 'file')})"])
 
     return Result({"asset": asset.to_dict(), "files": files}, text)
+
+
+def _plural(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"

@@ -23,7 +23,10 @@ DEFAULT_INTERVAL = 2.0
 _COLUMNS = (
     Column("id", lambda r: r.id),
     Column("state", lambda r: r.state),
-    Column("heartbeat", lambda r: _heartbeat_age(r), optional=True),
+    # Only a running run's heartbeat age says anything (the watchdog reaps at 15 min).
+    Column(
+        "heartbeat", lambda r: _heartbeat_age(r) if r.state == "running" else None, optional=True
+    ),
     Column("failure", lambda r: r.failure_reason, flex=True, optional=True),
     Column("variation", lambda r: r.variation_id, optional=True),
     Column("created", lambda r: r.created_at, optional=True),

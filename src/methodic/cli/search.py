@@ -43,13 +43,17 @@ def _render(found: SearchResponse, width: int) -> str:
     lines = [f"{found.total} hit(s) for {found.query!r}"]
     for rank, hit in enumerate(found.results, 1):
         lines.append("")
-        lines.append(f"{rank}. {truncate(' '.join(hit.title.split()), max(width - 4, 8))}")
-        where = [f"{hit.type} {hit.id}", f"score {hit.score:.3f}"]
+        title = " ".join(hit.title.split())
+        score = f"  (score {hit.score:.3f})"
+        lines.append(f"{rank}. {truncate(title, max(width - 4 - len(score), 8))}{score}")
+        where = [f"{hit.type} {hit.id}"]
         if hit.asset_id and hit.asset_id != hit.id:
             where.append(f"asset {hit.asset_id}")
         if hit.experiment_id:
             where.append(f"experiment {hit.experiment_id}")
-        lines.append("   " + "  ".join(where))
+        joined = "   " + "  ".join(where)
+        # Ids stay whole: one per line when they do not fit side by side.
+        lines.extend([joined] if len(joined) <= width else ["   " + w for w in where])
         if hit.snippet:
             lines.append("   " + truncate(" ".join(hit.snippet.split()), max(width - 3, 8)))
     return "\n".join(lines)

@@ -45,6 +45,7 @@ def test_show_has_heartbeat_age_progress_and_failure(
     shown = fields_of(cli("runs", "show", world.run_id).ok().out)
     assert shown["state"] == "failed"
     assert shown["failure"] == "crash: CUDA out of memory"
+    assert shown["last heartbeat"] == beat  # an age only while it runs
     data = cli("--json", "runs", "show", world.run_id).ok().json()
     assert (data["failure_reason"], data["failure_message"]) == ("crash", "CUDA out of memory")
 

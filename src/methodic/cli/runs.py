@@ -23,10 +23,7 @@ DEFAULT_INTERVAL = 2.0
 _COLUMNS = (
     Column("id", lambda r: r.id),
     Column("state", lambda r: r.state),
-    # Only a running run's heartbeat age says anything (the watchdog reaps at 15 min).
-    Column(
-        "heartbeat", lambda r: _heartbeat_age(r) if r.state == "running" else None, optional=True
-    ),
+    Column("heartbeat", lambda r: _heartbeat_age(r), optional=True),
     Column("failure", lambda r: r.failure_reason, flex=True, optional=True),
     Column("variation", lambda r: r.variation_id, optional=True),
     Column("created", lambda r: r.created_at, optional=True),
@@ -112,6 +109,10 @@ def status_line(run: Run) -> str:
 
 
 def _heartbeat_age(run: Run) -> str | None:
+    # Only a running run's age matters (the watchdog reaps it at 15 minutes); once it
+    # has finished, "how long ago" says nothing the timestamps don't.
+    if run.state != "running":
+        return None
     beat = age(run.last_heartbeat_at)
     return f"{beat} ago" if beat is not None else None
 

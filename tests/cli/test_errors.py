@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from methodic import ConflictError, NotFoundError
-from methodic.cli.main import error_kind
+from methodic.cli.main import error_kind, main
 from methodic.errors import APIConnectionError, APITimeoutError, ChronicleError, ServerError
 from methodic_fake.harness import FakeChronicle
 
@@ -50,16 +50,35 @@ def test_the_key_is_redacted_even_from_data_that_echoes_it(cli: CLI, fake: FakeC
 
 
 def test_usage_errors_exit_2(cli: CLI) -> None:
-    assert "COMMAND" in cli().failed(2)
-    assert "ACTION" in cli("experiments").failed(2)
-    assert "unrecognized arguments: --bogus" in cli("runs", "list", "--bogus").failed(2)
-    assert "must be 0 or more" in cli("experiments", "list", "--limit", "-1").failed(2)
-    assert "not a number" in cli("assets", "list", "--limit", "many").failed(2)
-    assert "required: --conclusion" in cli("experiments", "conclude", "x").failed(2)
+    assert "COMMAND" in cli().failed(2)  # as a process: argparse's status reaches the shell
     # Refused by the SDK before anything is sent: an id that would change the route.
-    assert "methodic: error:" in cli("runs", "show", "a/b").failed(2)
-    help_text = cli("runs", "watch", "--help").ok().out
-    assert "130" in help_text
+    assert cli("runs", "show", "a/b").failed(2).startswith("methodic: error: ")
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["experiments"], "ACTION"),
+        (["runs", "list", "--bogus"], "unrecognized arguments: --bogus"),
+        (["experiments", "list", "--limit", "-1"], "must be 0 or more"),
+        (["assets", "list", "--limit", "many"], "not a number"),
+        (["experiments", "conclude", "x"], "required: --conclusion"),
+        (["runs", "list", "--state", "done"], "invalid choice"),
+    ],
+)
+def test_usage_errors_in_process(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(argv)
+    assert exited.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_help_documents_the_exit_statuses(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["runs", "watch", "--help"])
+    assert "exit status 130" in " ".join(capsys.readouterr().out.split())
 
 
 def test_missing_settings_and_unreachable_server_exit_1(cli: CLI, tmp_path: Path) -> None:

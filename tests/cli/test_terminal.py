@@ -11,9 +11,9 @@ import os
 import pty
 import select
 import struct
-import termios
 import subprocess
 import sys
+import termios
 import time
 from pathlib import Path
 

@@ -69,8 +69,12 @@ def test_resume_finishes_what_a_sigkilled_uploader_left(
     db, shas = crashed
     out = cli("uploads", "list", "--tracker", str(db)).ok().out
     header, row = out.splitlines()
-    assert header.split()[:4] == ["KEY", "ASSET", "RUN", "PENDING"]
-    assert "checkpoint/ckpt" in row and world.run_id in row
+    assert header.split()[:5] == ["KEY", "ASSET", "PENDING", "RUN", "TOTAL"]
+    assert row.split()[1] == "checkpoint/ckpt" and world.run_id in row
+    # On 80 columns: the whole key, the asset and what is left to send.
+    narrow = cli("uploads", "list", "--tracker", str(db), env={"COLUMNS": "80"}).ok().out
+    assert narrow.splitlines()[0].split() == ["KEY", "ASSET", "PENDING"]
+    assert all(len(line) <= 80 for line in narrow.splitlines())
     [entry] = cli("--json", "uploads", "list", "--tracker", str(db)).ok().json()["items"]
     assert entry["run_id"] == world.run_id
     assert entry["total_bytes"] == sum(SIZES.values())

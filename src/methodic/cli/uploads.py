@@ -26,11 +26,18 @@ if TYPE_CHECKING:
 
 __all__ = ["register", "upload_dict"]
 
+# The key is what `discard` takes: never shortened. What is left to send comes next;
+# the rest gives way, rightmost first, on a narrow terminal.
 _COLUMNS = (
     Column("key", lambda u: u.key),
     Column("asset", lambda u: f"{u.kind}/{u.name}", flex=True),
-    Column("run", lambda u: u.run_id or (f"exp {u.experiment_id}" if u.experiment_id else None)),
-    Column("pending", lambda u: f"{human_bytes(u.pending_bytes)} of {human_bytes(u.total_bytes)}"),
+    Column("pending", lambda u: human_bytes(u.pending_bytes)),
+    Column(
+        "run",
+        lambda u: u.run_id or (f"exp {u.experiment_id}" if u.experiment_id else None),
+        optional=True,
+    ),
+    Column("total", lambda u: human_bytes(u.total_bytes), optional=True),
     Column("asset id", lambda u: u.asset_id, optional=True),
     Column("claim pid", lambda u: u.claim_pid, optional=True),
     Column("registered", lambda u: _when(u.created_at), optional=True),

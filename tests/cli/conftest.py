@@ -44,10 +44,12 @@ class Done:
         assert self.err == "", self.err
         return self
 
-    def failed(self, code: int = 1) -> str:
-        """The one stderr line of a failure (and no stdout, no traceback)."""
+    def failed(self, code: int = 1, *, report: bool = False) -> str:
+        """The one stderr line of a failure: no traceback, and no stdout unless a
+        ``report`` is expected there (``uploads resume`` tells what did finish)."""
         assert self.code == code, f"exit {self.code}, stdout {self.out!r}, stderr {self.err!r}"
         assert "Traceback" not in self.err, self.err
+        assert bool(self.out) == report, self.out
         lines = self.err.splitlines()
         if code == 1:
             assert len(lines) == 1, self.err

@@ -104,7 +104,7 @@ def test_a_changed_file_fails_resume_with_exit_1(
     db, _ = crash(fake, world.run_id, tmp_path, "after_asset_id")
     (tmp_path / "src" / "optim.bin").write_bytes(b"changed since registration")
     done = cli("--json", "uploads", "resume", "--run", world.run_id, "--tracker", str(db))
-    line = done.failed()
+    line = done.failed(report=True)
     assert line.startswith("upload error: 1 of 1 upload(s) could not be resumed: ")
     assert "optim.bin" in line
     [outcome] = done.json()["items"]  # the JSON document still says what happened

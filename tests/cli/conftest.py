@@ -61,6 +61,9 @@ CLI = Callable[..., Done]
 
 def cli_env(fake: FakeChronicle, tmp_path: Path, key: str | None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CHRONICLE_")}
+    # The journal's default location is under XDG_CACHE_HOME below, not wherever an
+    # outer setting points it.
+    env.pop("METHODIC_TRACKER_PATH", None)
     env.update(
         CHRONICLE_BASE_URL=fake.base_url,
         CHRONICLE_API_KEY=key if key is not None else fake.researcher_token,

@@ -7,6 +7,7 @@ registers a checkpoint and SIGKILLs itself at a named journal step.
 from __future__ import annotations
 
 import hashlib
+import os
 import random
 import signal
 import subprocess
@@ -138,3 +139,16 @@ def test_default_journal_and_no_credentials_needed_to_look(cli: CLI, tmp_path: P
     not_sqlite.write_text("not a database")
     line = cli("uploads", "list", "--tracker", str(not_sqlite)).failed()
     assert line.startswith(f"tracker error: {not_sqlite}: ")
+
+
+def test_an_upload_a_live_process_holds_is_skipped(cli: CLI, crashed: Crashed) -> None:
+    db, _ = crashed
+    with UploadTracker(db) as tracker:
+        [upload] = tracker.incomplete()
+        held = tracker.claim(upload.key)  # this test process: alive, so its claim stands
+        assert held is not None
+        done = cli("uploads", "resume", "--tracker", str(db)).ok()
+        [line] = done.out.splitlines()[1:]
+        assert line.split()[:2] == [upload.key, "skipped"]
+        assert line.endswith(f"a live process holds it (pid {os.getpid()})")
+        assert tracker.get(upload.key) is not None  # left to its owner

@@ -152,7 +152,14 @@ def error_kind(exc: BaseException) -> str:
 
 
 # Names that already say what went wrong: "not found", not "not found error".
-_STATUS_PHRASES = [["not", "found"], ["permission", "denied"], ["bad", "request"], ["conflict"]]
+_STATUS_PHRASES = [
+    ["not", "found"],
+    ["permission", "denied"],
+    ["bad", "request"],
+    ["unprocessable", "entity"],
+    ["content", "too", "large"],
+    ["conflict"],
+]
 
 
 def _message(exc: BaseException) -> str:

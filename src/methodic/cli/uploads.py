@@ -144,7 +144,10 @@ def _resume(ctx: Context, args: argparse.Namespace) -> Result:
                     failures.append(str(err))
                     outcomes.append(_outcome(upload, "failed", str(err)))
                     continue
-                if asset is None:
+                if asset is None and tracker.get(upload.key) is None:
+                    # The engine drops an upload that can never complete (and logs why).
+                    outcomes.append(_outcome(upload, "dropped", "can never complete"))
+                elif asset is None:
                     pid = f" (pid {upload.claim_pid})" if upload.claim_pid else ""
                     outcomes.append(_outcome(upload, "skipped", f"a live process holds it{pid}"))
                 else:

@@ -138,7 +138,7 @@ def test_default_journal_and_no_credentials_needed_to_look(cli: CLI, tmp_path: P
     not_sqlite = tmp_path / "junk.sqlite3"
     not_sqlite.write_text("not a database")
     line = cli("uploads", "list", "--tracker", str(not_sqlite)).failed()
-    assert line.startswith(f"tracker error: {not_sqlite}: ")
+    assert line.startswith("tracker error: ") and str(not_sqlite) in line
 
 
 def test_an_upload_a_live_process_holds_is_skipped(cli: CLI, crashed: Crashed) -> None:

@@ -10,6 +10,7 @@ behaved as Chronicle promises, 1 otherwise.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -91,6 +92,34 @@ def relay_until(proc: subprocess.Popen[str], marker: str) -> bool:
         if marker in line:
             return True
     return False
+
+
+def on_the_command_line(fake: FakeChronicle, exp_id: str, run_id: str, tracker: Path) -> None:
+    """The same story seen through the `methodic` command (docs/cli.md)."""
+    step("The same story on the command line")
+    env = {
+        **os.environ,
+        "CHRONICLE_BASE_URL": fake.base_url,
+        "CHRONICLE_API_KEY": fake.researcher_token,
+        "COLUMNS": str(max(shutil.get_terminal_size().columns - 3, 60)),
+    }
+    for args in (
+        ["lineage", exp_id],
+        ["runs", "show", run_id],
+        ["uploads", "list", "--tracker", str(tracker)],
+    ):
+        print(f"   $ methodic {' '.join(args)}", flush=True)
+        done = subprocess.run(
+            [sys.executable, "-m", "methodic", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        for line in done.stdout.splitlines():
+            print(f"   {line}", flush=True)
+        check(done.returncode == 0, f"exit status {done.returncode} {done.stderr.strip()}".strip())
 
 
 def main() -> int:
@@ -206,6 +235,8 @@ def main() -> int:
                 err.status_code == 503,
                 f"unconfigured search raises ServerError {err.status_code}: {err.message}",
             )
+
+        on_the_command_line(fake, exp.id, quiet.id, tracker_path)
 
         print("\nAll steps behaved as Chronicle promises.")
         return 0

@@ -10,7 +10,8 @@ problem:
    cassettes in the wheel, entry points declared and pointing at shipped modules, the web
    stack only behind the ``[fake]`` extra;
 4. a fresh venv outside the source tree: ``pip install <wheel>`` imports ``methodic``
-   with fastapi/uvicorn/starlette/pydantic neither installed nor imported; then
+   with fastapi/uvicorn/starlette/pydantic neither installed nor imported, and runs
+   ``methodic --help``; then
    ``pip install <wheel>[fake] pytest`` gives the ``methodic_fake`` fixture through the
    ``pytest11`` entry point and a working ``methodic-fake --help``.
 
@@ -133,6 +134,13 @@ def smoke(steps: Steps, wheel: Path, version: str, work: Path) -> None:
         cwd=work,
         env=env,
     )
+
+    # The command line needs nothing beyond the SDK's own dependencies.
+    help_text = steps.run(
+        "methodic --help", [venv / "bin" / "methodic", "--help"], cwd=work, env=env
+    )
+    if "uploads" not in help_text:
+        raise CheckFailed(f"methodic --help does not list `uploads`:\n{help_text}")
 
     steps.run(
         "pip install <wheel>[fake] pytest", [*pip, f"{wheel}[fake]", "pytest"], cwd=work, env=env

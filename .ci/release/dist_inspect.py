@@ -22,6 +22,7 @@ FAKE_EXTRA = "fake"
 REQUIRED_ENTRY_POINTS = {
     ("pytest11", "methodic_fake"): "methodic_fake.pytest_plugin",
     ("console_scripts", "methodic-fake"): "methodic_fake.cli:main",
+    ("console_scripts", "methodic"): "methodic.cli:main",
 }
 # Directory names and files that belong to the repository, never to an installed package.
 _LEAK_DIRS = {"tests", "test", "cassettes", "__pycache__", ".pytest_cache", ".hypothesis"}

@@ -27,6 +27,10 @@ def test_demo_runs_the_whole_mission() -> None:
         "lineage reaches the parent experiment",
         "search finds the research report",
         "unconfigured search raises ServerError 503",
+        "$ methodic lineage",
+        "├── ancestors",
+        "failure         heartbeat_timeout: no heartbeat for 900 seconds",
+        "no unfinished uploads",
         "All steps behaved as Chronicle promises.",
     ):
         assert milestone in out, f"missing {milestone!r} in demo output:\n{out}"

@@ -13,6 +13,7 @@ GOOD_WHEEL = [
     "methodic/_version.py",
     "methodic/py.typed",
     "methodic/client.py",
+    "methodic/cli/__init__.py",
     "methodic_fake/__init__.py",
     "methodic_fake/py.typed",
     "methodic_fake/pytest_plugin.py",
@@ -24,6 +25,7 @@ GOOD_WHEEL = [
 ]
 GOOD_ENTRY_POINTS = """\
 [console_scripts]
+methodic = methodic.cli:main
 methodic-fake = methodic_fake.cli:main
 
 [pytest11]

@@ -1,0 +1,203 @@
+"""``methodic uploads``: inspect and operate the local upload journal after a crash.
+
+``list`` and ``discard`` read only the journal (no credentials needed); ``resume``
+finishes uploads through the SDK's upload engine, exactly as ``Run.resume_uploads``
+does, for one run (``--run``) or for every run in the journal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sqlite3
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from methodic.cli.context import CommandError, Context
+from methodic.cli.output import Column, Result, human_bytes, table
+from methodic.cli.progress import progress_bar
+
+if TYPE_CHECKING:
+    from methodic.tracker import TrackedUpload, UploadTracker
+
+__all__ = ["register", "upload_dict"]
+
+# The key is what `discard` takes: never shortened. What is left to send comes next;
+# the rest gives way, rightmost first, on a narrow terminal.
+_COLUMNS = (
+    Column("key", lambda u: u.key),
+    Column("asset", lambda u: f"{u.kind}/{u.name}", flex=True),
+    Column("pending", lambda u: human_bytes(u.pending_bytes)),
+    Column(
+        "run",
+        lambda u: u.run_id or (f"exp {u.experiment_id}" if u.experiment_id else None),
+        optional=True,
+    ),
+    Column("total", lambda u: human_bytes(u.total_bytes), optional=True),
+    Column("asset id", lambda u: u.asset_id, optional=True),
+    Column("claim pid", lambda u: u.claim_pid, optional=True),
+    Column("registered", lambda u: _when(u.created_at), optional=True),
+)
+
+_OUTCOME_COLUMNS = (
+    Column("key", lambda o: o["key"]),
+    Column("outcome", lambda o: o["outcome"]),
+    Column("detail", lambda o: o["detail"], flex=True, min_width=16),
+)
+
+
+def register(commands: argparse._SubParsersAction[Any], common: argparse.ArgumentParser) -> None:
+    group = commands.add_parser(
+        "uploads", help="the local upload journal: list, resume, discard"
+    ).add_subparsers(dest="action", metavar="ACTION", required=True)
+
+    tracker = argparse.ArgumentParser(add_help=False)
+    tracker.add_argument(
+        "--tracker",
+        metavar="PATH",
+        type=Path,
+        help="the journal (default $XDG_CACHE_HOME/methodic/uploads.sqlite3)",
+    )
+
+    ls = group.add_parser(
+        "list", parents=[common, tracker], help="unfinished uploads in the journal"
+    )
+    ls.set_defaults(handler=_list)
+
+    resume = group.add_parser(
+        "resume",
+        parents=[common, tracker],
+        help="finish unfinished uploads (of one run, or all)",
+        description="Finish what crashed uploaders left: the server decides which "
+        "components are missing; changed local files are refused; uploads a live "
+        "process holds are skipped. Exit status 1 if any upload could not be finished.",
+    )
+    resume.add_argument("--run", metavar="ID", help="only this run's uploads")
+    resume.set_defaults(handler=_resume)
+
+    discard = group.add_parser(
+        "discard",
+        parents=[common, tracker],
+        help="drop one upload from the journal (its pending asset stays unfinalized)",
+    )
+    discard.add_argument("key", metavar="KEY")
+    discard.set_defaults(handler=_discard)
+
+
+def upload_dict(upload: TrackedUpload) -> dict[str, Any]:
+    """A journal entry as JSON (the claim token, a lock secret, is left out)."""
+    data = dataclasses.asdict(upload)
+    data.pop("claim_token", None)
+    data["total_bytes"] = upload.total_bytes
+    data["pending_bytes"] = upload.pending_bytes
+    return data
+
+
+@contextmanager
+def _journal(path: Path | None) -> Iterator[UploadTracker | None]:
+    """The tracker at ``path`` (default location if None), or None if no journal exists.
+
+    Looking must not create a journal: a mistyped path reports "no uploads" and
+    leaves no stray database behind.
+    """
+    from methodic.tracker import UploadTracker, default_tracker_path
+
+    where = path if path is not None else default_tracker_path()
+    if not where.exists():
+        yield None
+        return
+    try:
+        with UploadTracker(where) as tracker:
+            yield tracker
+    except sqlite3.Error as err:
+        raise CommandError(f"{where}: {err}", kind="tracker error") from err
+
+
+def _list(ctx: Context, args: argparse.Namespace) -> Result:
+    with _journal(args.tracker) as tracker:
+        uploads = tracker.incomplete() if tracker is not None else []
+    return Result(
+        {"items": [upload_dict(u) for u in uploads]},
+        lambda width: table(uploads, _COLUMNS, width, empty="no unfinished uploads"),
+    )
+
+
+def _resume(ctx: Context, args: argparse.Namespace) -> Result:
+    outcomes: list[dict[str, Any]] = []
+    failures: list[str] = []
+    with _journal(args.tracker) as tracker:
+        uploads = tracker.incomplete(run_id=args.run) if tracker is not None else []
+        if uploads and tracker is not None:
+            from methodic import UploadError
+            from methodic.uploads import UploadEngine
+
+            engine = UploadEngine(ctx.chronicle, tracker)
+            for upload in uploads:
+                progress = progress_bar(f"{upload.kind}/{upload.name}", sys.stderr)
+                try:
+                    asset = engine.resume(upload, progress=progress)
+                except UploadError as err:
+                    failures.append(str(err))
+                    outcomes.append(_outcome(upload, "failed", str(err)))
+                    continue
+                if asset is None and tracker.get(upload.key) is None:
+                    # The engine drops an upload that can never complete (and logs why).
+                    outcomes.append(_outcome(upload, "dropped", "can never complete"))
+                elif asset is None:
+                    pid = f" (pid {upload.claim_pid})" if upload.claim_pid else ""
+                    outcomes.append(_outcome(upload, "skipped", f"a live process holds it{pid}"))
+                else:
+                    outcomes.append(
+                        _outcome(
+                            upload, "resumed", f"asset {asset.id} {asset.state}", asset.to_dict()
+                        )
+                    )
+    result = Result(
+        {"items": outcomes},
+        lambda width: table(outcomes, _OUTCOME_COLUMNS, width, empty="no unfinished uploads"),
+    )
+    if failures:
+        # The table (or JSON document) still says what did finish.
+        result.emit(ctx.as_json)
+        raise CommandError(
+            f"{len(failures)} of {len(outcomes)} upload(s) could not be resumed: {failures[0]}",
+            kind="upload error",
+        )
+    return result
+
+
+def _outcome(
+    upload: TrackedUpload, outcome: str, detail: str, asset: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    return {
+        "key": upload.key,
+        "kind": upload.kind,
+        "name": upload.name,
+        "run_id": upload.run_id,
+        "outcome": outcome,
+        "detail": detail,
+        "asset": asset,
+    }
+
+
+def _discard(ctx: Context, args: argparse.Namespace) -> Result:
+    with _journal(args.tracker) as tracker:
+        upload = tracker.get(args.key) if tracker is not None else None
+        if tracker is None or upload is None:
+            raise CommandError(f"no upload {args.key} in the journal", kind="not found")
+        tracker.discard(args.key)
+    where = args.tracker or "the journal"
+    return Result(
+        upload_dict(upload),
+        lambda width: f"discarded {upload.key} ({upload.kind}/{upload.name}) from {where}",
+    )
+
+
+def _when(created_at: float) -> str:
+    # The journal keeps Unix seconds; shown in the wire's RFC 3339 UTC form.
+    moment = datetime.fromtimestamp(created_at, tz=timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import sqlite3
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -60,7 +59,7 @@ def register(commands: argparse._SubParsersAction[Any], common: argparse.Argumen
         "--tracker",
         metavar="PATH",
         type=Path,
-        help="the journal (default $XDG_CACHE_HOME/methodic/uploads.sqlite3)",
+        help="the journal (default $METHODIC_TRACKER_PATH, else $XDG_CACHE_HOME/methodic/uploads.sqlite3)",
     )
 
     ls = group.add_parser(
@@ -110,11 +109,10 @@ def _journal(path: Path | None) -> Iterator[UploadTracker | None]:
     if not where.exists():
         yield None
         return
-    try:
-        with UploadTracker(where) as tracker:
-            yield tracker
-    except sqlite3.Error as err:
-        raise CommandError(f"{where}: {err}", kind="tracker error") from err
+    # A damaged journal raises TrackerError (a ChronicleError naming the path and the
+    # remedy), which main() reports like any other Chronicle error.
+    with UploadTracker(where) as tracker:
+        yield tracker
 
 
 def _list(ctx: Context, args: argparse.Namespace) -> Result:

@@ -14,6 +14,7 @@ from methodic_fake.backend import Backend
 from methodic_fake.errors import FakeError
 from methodic_fake.middleware import FakeMiddleware, note_server_send, request_id_of
 from methodic_fake.routes import admin, assets, experiments, runs, search, storage, variations
+from methodic_fake.ui import install as install_ui
 
 
 class FakeApp(FastAPI):
@@ -35,11 +36,16 @@ def create_app(backend: Backend | None = None, **backend_options: Any) -> FastAP
         title="Chronicle (methodic-fake)",
         description="A stateful fake of the Chronicle REST API. See docs/api.md.",
         version="1",
+        # Served offline by install_ui instead (FastAPI's own pages need a CDN).
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.backend = backend
     operations = [experiments, variations, runs, assets, search, storage]
     for module in [*operations, admin]:
         app.include_router(module.router)
+    # The dashboard answers exactly whom the admin API answers.
+    install_ui(app, guard=admin.router.dependencies)
     # Routes named after fault operations, matched by the middleware before routing.
     app.state.operation_routes = [r for m in operations for r in m.router.routes]
     app.add_middleware(FakeMiddleware, faults=backend.faults, routes=app.state.operation_routes)

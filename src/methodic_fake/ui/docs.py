@@ -1,8 +1,9 @@
-"""`/docs` and `/redoc` that work offline: Swagger UI and ReDoc served by the fake.
+"""`/docs` that works offline: Swagger UI served by the fake itself.
 
-FastAPI's own pages load their scripts from a CDN, so with no network `/docs` is
-a blank page. fastapi-offline ships the same builds as package data; we serve
-them from `/docs/static` and point FastAPI's page generators at them.
+FastAPI's own page loads its scripts from a CDN, so with no network `/docs` is a
+blank page. fastapi-offline ships the same build as package data; we serve it from
+`/docs/static` and point FastAPI's page generator at it. There is no `/redoc`:
+ReDoc still fetches its logo from its CDN, and one offline API page is enough.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.openapi.docs import (
-    get_redoc_html,
     get_swagger_ui_html,
     get_swagger_ui_oauth2_redirect_html,
 )
@@ -31,7 +31,7 @@ def _assets_dir() -> Path:
 
 
 def install_offline_docs(app: FastAPI) -> None:
-    """Serve `/docs` and `/redoc` from local assets (create `app` with both URLs None)."""
+    """Serve `/docs` from local assets (create `app` with `docs_url=None, redoc_url=None`)."""
     assert app.docs_url is None and app.redoc_url is None, "the CDN pages would shadow ours"
     openapi_url = app.openapi_url or "/openapi.json"
     redirect_url = app.swagger_ui_oauth2_redirect_url or "/docs/oauth2-redirect"
@@ -54,14 +54,3 @@ def install_offline_docs(app: FastAPI) -> None:
     @app.get(redirect_url, include_in_schema=False)
     async def swagger_ui_redirect() -> HTMLResponse:
         return get_swagger_ui_oauth2_redirect_html()
-
-    @app.get("/redoc", include_in_schema=False)
-    async def redoc(request: Request) -> HTMLResponse:
-        root = request.scope.get("root_path", "")
-        return get_redoc_html(
-            openapi_url=root + openapi_url,
-            title=f"{app.title} - ReDoc",
-            redoc_js_url=f"{root}{STATIC_URL}/redoc.standalone.js",
-            redoc_favicon_url=f"{root}{STATIC_URL}/favicon.png",
-            with_google_fonts=False,
-        )

@@ -41,8 +41,9 @@ _skip_reasons: set[str] = set()
 
 
 def chromium_path() -> str | None:
-    """Debian's Chromium (or $METHODIC_CHROMIUM), or None."""
-    for candidate in (os.environ.get("METHODIC_CHROMIUM"), "chromium", "chromium-browser"):
+    """Debian's Chromium, or Chrome (GitHub's runners), or $METHODIC_CHROMIUM; else None."""
+    names = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+    for candidate in (os.environ.get("METHODIC_CHROMIUM"), *names):
         if candidate and (found := shutil.which(candidate)):
             return found
     return None

@@ -173,7 +173,7 @@ def _problem(exc: ValidationError) -> str:
 async def advance(request: Request, backend: BackendDep) -> Response:
     form = await _form(request)
     try:
-        amount = float(form.get("amount", "") or "nan")
+        amount = float(form.get("amount", ""))
         seconds = amount * UNITS[form.get("unit", "s")]
     except (ValueError, KeyError):
         return _back(form, error="advance by a number of seconds, minutes, hours or days")

@@ -147,7 +147,12 @@ class Dashboard:
             runs = _newest([r for r in reg.runs.values() if r.experiment_id == experiment_id])
             assets = _newest([a for a in reg.assets.values() if a.experiment_id == experiment_id])
             detail["variations"] = [
-                {**v, "config_text": pretty(v["config_json"])} for v in detail["variations"]
+                {
+                    **v,
+                    "config_text": pretty(v["config_json"]),
+                    "config_line": compact(v["config_json"]),
+                }
+                for v in detail["variations"]
             ]
             return {
                 "experiment": detail,

@@ -23,6 +23,9 @@ from .seed import World
 UI = "/_fake/ui"
 # The dashboard refreshes every 2 s; allow for a loaded 2-core machine.
 LIVE = 15_000
+if expect is not None:
+    # Playwright's 5 s default is tight when the whole suite shares two cores.
+    expect.set_options(timeout=10_000)
 
 
 def _mark(page: Any) -> None:

@@ -201,3 +201,43 @@ def test_lineage_layout_of_a_lone_experiment() -> None:
     graph = layout(_lineage([("me", "root", 0)], []))
     assert len(graph.nodes) == 1
     assert graph.edges == []
+
+
+def test_dev_server_banner_names_the_dashboard_and_it_answers(tmp_path: Any) -> None:
+    import queue
+    import re
+    import subprocess
+    import sys
+    import threading
+    import time
+    import urllib.request
+    from pathlib import Path
+
+    cli = Path(sys.executable).with_name("methodic-fake")
+    proc = subprocess.Popen(
+        [str(cli), "serve", "--port", "0", "--data-dir", str(tmp_path / "data")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        lines: queue.Queue[str] = queue.Queue()
+        assert proc.stdout is not None
+        stdout = proc.stdout
+        threading.Thread(target=lambda: [lines.put(x) for x in stdout], daemon=True).start()
+        seen = ""
+        deadline = time.monotonic() + 30
+        while "Press Ctrl+C" not in seen and time.monotonic() < deadline:
+            try:
+                seen += lines.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                break
+        match = re.search(r"dashboard:\s+(http://\S+)", seen)
+        assert match, f"no dashboard URL in the banner:\n{seen}"
+        url = match.group(1)
+        assert url.endswith("/_fake/ui/")
+        with urllib.request.urlopen(url, timeout=10) as response:
+            assert "No experiments yet" in response.read().decode("utf-8")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)

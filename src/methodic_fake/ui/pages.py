@@ -21,7 +21,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
-from methodic_fake.backend import SEARCH_TYPES
+from methodic_fake.backend import SEARCH_TYPES, Backend
 from methodic_fake.deps import BackendDep
 from methodic_fake.errors import NotFound, ServiceUnavailable
 from methodic_fake.faults import KINDS, OPERATIONS
@@ -47,13 +47,11 @@ def _templates() -> Any:
     from starlette.templating import Jinja2Templates
 
     templates = Jinja2Templates(directory=str(HERE / "templates"))
-    templates.env.globals.update(
-        ui=PREFIX, quick_advances=QUICK_ADVANCES, units=list(UNITS), duration=duration
-    )
+    templates.env.globals.update(ui=PREFIX, quick_advances=QUICK_ADVANCES, units=list(UNITS))
     return templates
 
 
-def _render(request: Request, name: str, backend: Any, **context: Any) -> Response:
+def _render(request: Request, name: str, backend: Backend, **context: Any) -> Response:
     context.setdefault("clock", Dashboard(backend).clock())
     context["notice"] = request.query_params.get("notice")
     context["error"] = request.query_params.get("error")
@@ -124,7 +122,7 @@ async def search_page(request: Request, backend: BackendDep, q: str = "") -> Res
     unavailable = None
     if query:
         try:
-            result = Dashboard(backend).search(query, list(SEARCH_TYPES), SEARCH_LIMIT)
+            result = backend.search(query, list(SEARCH_TYPES), SEARCH_LIMIT)
         except ServiceUnavailable as exc:
             unavailable = exc.detail
     return _render(

@@ -241,12 +241,6 @@ class Dashboard:
             row["component_rows"] = [_component_row(c) for c in asset.components]
             return row
 
-    # --- search -------------------------------------------------------------------
-
-    def search(self, query: str, types: list[str] | None, limit: int) -> dict[str, Any]:
-        """The API's search answer (503 `ServiceUnavailable` while search is off)."""
-        return self.backend.search(query, types, limit)
-
 
 def _component_row(comp: Component) -> dict[str, Any]:
     """A component, and whether storage already holds exactly its registered bytes."""

@@ -95,6 +95,7 @@ class Dashboard:
         return {
             "now": isoformat(clock.now()),
             "offset": clock.offset,
+            "offset_seconds": f"{clock.offset:g}",
             "offset_text": duration(clock.offset) if clock.offset else "none",
             "frozen": clock.frozen,
         }

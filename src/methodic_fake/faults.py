@@ -10,7 +10,9 @@ Kinds: `status` (reply with that status and a `{"detail": ...}` body), `reset`
 (drop the connection without a response; `phase="after"` handles the request
 first, so the change happens but the client never hears of it), `truncate` (storage PUT only: read
 `after_bytes` of the body, store nothing, drop the connection) and `latency`
-(sleep `seconds`, then handle the request normally).
+(sleep `seconds`, then handle the request normally). `raise` makes the app raise an
+unexpected exception before handling the request: the client gets the last-resort
+JSON 500 (see middleware.LastResortMiddleware), the way a bug in the fake would look.
 """
 
 from __future__ import annotations
@@ -52,7 +54,7 @@ OPERATIONS: tuple[str, ...] = (
     "storage.put",
     "storage.get",
 )
-KINDS: tuple[str, ...] = ("status", "reset", "truncate", "latency")
+KINDS: tuple[str, ...] = ("status", "reset", "truncate", "latency", "raise")
 # A latency fault longer than this is a typo, and would hang the request forever.
 MAX_LATENCY = 3600.0
 

@@ -108,7 +108,7 @@ class AssetCreate(BaseModel):
 
 class FaultIn(BaseModel):
     operation: Text
-    kind: Literal["status", "reset", "truncate", "latency"]
+    kind: Literal["status", "reset", "truncate", "latency", "raise"]
     status: int = 503
     detail: Text | None = None
     times: int = Field(default=1, ge=1)

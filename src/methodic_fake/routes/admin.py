@@ -33,9 +33,14 @@ def _is_loopback(host: str | None) -> bool:
     if host.lower() in _LOOPBACK_NAMES:
         return True
     try:
-        return ipaddress.ip_address(host).is_loopback
+        address = ipaddress.ip_address(host)
     except ValueError:
         return False
+    # An IPv4 client of a dual-stack socket arrives as ::ffff:127.0.0.1, which
+    # `ipaddress` does not call loopback (it is not ::1).
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped.is_loopback
+    return address.is_loopback
 
 
 def _hostname(authority: str) -> str | None:

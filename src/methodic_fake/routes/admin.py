@@ -96,7 +96,11 @@ async def reset(backend: BackendDep) -> Response:
 
 def _clock(backend: Any) -> dict[str, Any]:
     clock = backend.clock
-    return {"now": isoformat(clock.now()), "offset_seconds": clock.offset, "frozen": clock.frozen}
+    return {
+        "now": isoformat(clock.now_us()),
+        "offset_seconds": clock.offset,
+        "frozen": clock.frozen,
+    }
 
 
 @router.get("/clock")

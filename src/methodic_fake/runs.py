@@ -153,7 +153,7 @@ class RunService:
         for asset in self._reg.assets.values():
             if asset.kind != "checkpoint" or asset.state != "ready" or asset.run_id not in run_ids:
                 continue
-            key = (asset.finalized_at or 0.0, asset.seq)
-            if best is None or key > (best.finalized_at or 0.0, best.seq):
+            key = (asset.finalized_at or 0, asset.seq)
+            if best is None or key > (best.finalized_at or 0, best.seq):
                 best = asset
         return best

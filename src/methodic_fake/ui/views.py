@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from methodic_fake.backend import Backend
-from methodic_fake.clock import isoformat
+from methodic_fake.clock import US_PER_SECOND, isoformat
 from methodic_fake.models import Asset, Component, Experiment, Run
 from methodic_fake.watchdog import deadline
 
@@ -93,7 +93,7 @@ class Dashboard:
     def clock(self) -> dict[str, Any]:
         clock = self.backend.clock
         return {
-            "now": isoformat(clock.now()),
+            "now": isoformat(clock.now_us()),
             "offset": clock.offset,
             "offset_seconds": f"{clock.offset:g}",
             "offset_text": duration(clock.offset) if clock.offset else "none",
@@ -171,7 +171,7 @@ class Dashboard:
             newest = _newest(list(reg.runs.values()))
             return Page([self._run_row(r, now, names) for r in newest[:MAX_ROWS]], len(newest))
 
-    def _run_row(self, run: Run, now: float, names: dict[str, str | None]) -> dict[str, Any]:
+    def _run_row(self, run: Run, now: int, names: dict[str, str | None]) -> dict[str, Any]:
         exp = self.backend.registry.experiments.get(run.experiment_id)
         due = deadline(run)
         beat = run.last_heartbeat_at
@@ -185,11 +185,11 @@ class Dashboard:
             "label": run_label(run),
             "failure_reason": run.failure_reason,
             "failure_message": run.failure_message,
-            "heartbeat_age": duration(now - beat) if beat is not None else None,
+            "heartbeat_age": duration((now - beat) / US_PER_SECOND) if beat is not None else None,
             "deadline": isoformat(due),
             # The watchdog fails the run at any instant after `due`, so a countdown
             # at zero still means "running": it reads 0s, never negative.
-            "remaining": duration(max(0.0, due - now)) if due is not None else None,
+            "remaining": duration(max(0, due - now) / US_PER_SECOND) if due is not None else None,
             "progress": compact(run.progress),
             "created_at": isoformat(run.created_at),
             "started_at": isoformat(run.started_at),

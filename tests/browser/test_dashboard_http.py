@@ -241,3 +241,23 @@ def test_dev_server_banner_names_the_dashboard_and_it_answers(tmp_path: Any) -> 
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+
+
+def test_lineage_layout_keeps_every_parent_above_its_child() -> None:
+    # `a` is both a parent and a grandparent of `me`: the API puts `a` and `b` at
+    # the same depth, but `b` is a's child and must be drawn below it.
+    graph = layout(
+        _lineage(
+            [("me", "root", 0), ("a", "ancestor", 1), ("b", "ancestor", 1)],
+            [("a", "b"), ("a", "me"), ("b", "me")],
+        )
+    )
+    y = {n.id: n.y for n in graph.nodes}
+    assert y["a"] < y["b"] < y["me"]
+
+
+def test_lineage_layout_of_a_long_chain() -> None:
+    chain = [(f"e{i}", "ancestor", i) for i in range(1, 1500)]
+    edges = [(f"e{i + 1}", f"e{i}") for i in range(1, 1499)] + [("e1", "me")]
+    graph = layout(_lineage([("me", "root", 0), *chain], edges))
+    assert len({n.y for n in graph.nodes}) == 1500

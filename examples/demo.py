@@ -127,6 +127,7 @@ def main() -> int:
         work = Path(tmp)
         tracker_path = work / "uploads.sqlite3"
         print(f"Chronicle fake listening on {fake.base_url} (in this process, its own clock)")
+        print(f"Dashboard, while the demo runs: {fake.base_url}/_fake/ui/")
         researcher = fake.client("researcher")
         worker = fake.client("worker")
 

@@ -40,3 +40,21 @@ def test_installed_sdk_round_trips_through_the_installed_fake(methodic_fake: Any
     assert os.environ["CHRONICLE_BASE_URL"] == methodic_fake.base_url
     with Chronicle() as worker:
         assert worker.base_url.rstrip("/") == methodic_fake.base_url.rstrip("/")
+
+
+def test_installed_fake_serves_its_dashboard_and_offline_docs(methodic_fake: Any) -> None:
+    # Templates, scripts and styles are package data, and Swagger UI comes with the
+    # [fake] extra: a wheel missing any of them would render blank pages.
+    import urllib.request
+
+    researcher = methodic_fake.client("researcher")
+    researcher.experiments.create("shown on the dashboard")
+    for path, expected in [
+        ("/_fake/ui/", "shown on the dashboard"),
+        ("/_fake/ui/static/dashboard.js", "data-live"),
+        ("/_fake/ui/static/dashboard.css", "system-ui"),
+        ("/docs", "/docs/static/swagger-ui-bundle.js"),
+        ("/docs/static/swagger-ui-bundle.js", "SwaggerUIBundle"),
+    ]:
+        with urllib.request.urlopen(methodic_fake.base_url + path, timeout=10) as response:
+            assert expected in response.read().decode("utf-8"), path

@@ -12,8 +12,9 @@ from starlette.types import Receive, Scope, Send
 
 from methodic_fake.backend import Backend
 from methodic_fake.errors import FakeError
-from methodic_fake.middleware import FakeMiddleware, note_server_send, request_id_of
+from methodic_fake.middleware import FakeMiddleware, LastResortMiddleware, note_server_send
 from methodic_fake.routes import admin, assets, experiments, runs, search, storage, variations
+from methodic_fake.ui import install as install_ui
 
 
 class FakeApp(FastAPI):
@@ -35,14 +36,22 @@ def create_app(backend: Backend | None = None, **backend_options: Any) -> FastAP
         title="Chronicle (methodic-fake)",
         description="A stateful fake of the Chronicle REST API. See docs/api.md.",
         version="1",
+        # Served offline by install_ui instead (FastAPI's own pages need a CDN).
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.backend = backend
     operations = [experiments, variations, runs, assets, search, storage]
     for module in [*operations, admin]:
         app.include_router(module.router)
+    # The dashboard answers exactly whom the admin API answers.
+    install_ui(app, guard=admin.router.dependencies)
     # Routes named after fault operations, matched by the middleware before routing.
     app.state.operation_routes = [r for m in operations for r in m.router.routes]
     app.add_middleware(FakeMiddleware, faults=backend.faults, routes=app.state.operation_routes)
+    # Added last, so it wraps everything (inside starlette's own ServerErrorMiddleware,
+    # which it leaves with nothing to do): no exception reaches the server.
+    app.add_middleware(LastResortMiddleware)
     _install_error_handlers(app)
     return app
 
@@ -73,15 +82,6 @@ def _install_error_handlers(app: FastAPI) -> None:
         ]
         return JSONResponse({"detail": errors}, status_code=422)
 
-    async def server_error(request: Request, exc: Exception) -> JSONResponse:
-        # Runs outside the request-id middleware, so add the header here.
-        return JSONResponse(
-            {"detail": "internal server error"},
-            status_code=500,
-            headers={"x-request-id": request_id_of(request.scope)},
-        )
-
     app.add_exception_handler(FakeError, fake_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(RequestValidationError, validation_error)
-    app.add_exception_handler(Exception, server_error)

@@ -58,12 +58,19 @@ def _persistent_keys(store: Store, fixed: Mapping[str, str] | KeyRing | None) ->
     return keys
 
 
+CLOCK_OFFSET = "clock_offset_us"  # exact microseconds
+_LEGACY_CLOCK_OFFSET = "clock_offset"  # float seconds, from before time was exact
+
+
 def _saved_clock(store: Store) -> Clock:
     """The clock at the offset the server last had (0 if what was saved is unusable)."""
     try:
-        return Clock(float(store.get_meta("clock_offset") or 0.0))
+        saved = store.get_meta(CLOCK_OFFSET)
+        if saved is not None:
+            return Clock.at_offset_us(int(saved))
+        return Clock(float(store.get_meta(_LEGACY_CLOCK_OFFSET) or 0.0))
     except ValueError:  # e.g. infinity saved by a version that did not bound advances
-        store.set_meta("clock_offset", "0.0")
+        store.set_meta(CLOCK_OFFSET, "0")
         return Clock()
 
 
@@ -186,17 +193,23 @@ class Backend:
             return self.index.search(query, wanted, limit)
 
     def advance(self, seconds: float) -> None:
-        """Move the clock; persisted so a restarted dev server keeps the same fake time."""
-        self.clock.advance(seconds)
-        self._persist_clock()
+        """Move the clock, saved first: a restarted dev server never sees time run backwards.
+
+        ValueError for a move the clock refuses; StoreFailure (500) if the new offset
+        cannot be saved, and then the clock has not moved at all.
+        """
+        with self.registry.lock:  # one move at a time: save and apply the same offset
+            offset_us = self.clock.offset_after(seconds)
+            self.store.set_meta(CLOCK_OFFSET, str(offset_us))
+            self.clock.set_offset_us(offset_us)
 
     def _persist_clock(self) -> None:
-        self.store.set_meta("clock_offset", repr(self.clock.offset))
+        self.store.set_meta(CLOCK_OFFSET, str(self.clock.offset_us))
 
     def sweep(self) -> int:
         """Apply the watchdog now (the dev server calls this periodically)."""
         with self.registry.lock:
-            reaped = self.registry.sweep(self.clock.now())
+            reaped = self.registry.sweep(self.clock.now_us())
             self.store.commit()
             return reaped
 

@@ -70,6 +70,7 @@ def _banner(base_url: str, data_dir: Path, search: bool, keys: dict[str, str]) -
             f"methodic-fake: Chronicle fake serving at {base_url}",
             f"  data dir:         {data_dir.resolve()}",
             f"  search:           {'configured' if search else 'not configured (503)'}",
+            f"  dashboard:        {base_url}/_fake/ui/",
             f"  researcher token: {keys['researcher']}",
             f"  agent key:        {keys['agent']}",
             f"  worker key:       {keys['worker']}",

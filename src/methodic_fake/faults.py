@@ -10,7 +10,9 @@ Kinds: `status` (reply with that status and a `{"detail": ...}` body), `reset`
 (drop the connection without a response; `phase="after"` handles the request
 first, so the change happens but the client never hears of it), `truncate` (storage PUT only: read
 `after_bytes` of the body, store nothing, drop the connection) and `latency`
-(sleep `seconds`, then handle the request normally).
+(sleep `seconds`, then handle the request normally). `raise` makes the app raise an
+unexpected exception before handling the request: the client gets the last-resort
+JSON 500 (see middleware.LastResortMiddleware), the way a bug in the fake would look.
 """
 
 from __future__ import annotations
@@ -52,9 +54,14 @@ OPERATIONS: tuple[str, ...] = (
     "storage.put",
     "storage.get",
 )
-KINDS: tuple[str, ...] = ("status", "reset", "truncate", "latency")
-# A latency fault longer than this is a typo, and would hang the request forever.
-MAX_LATENCY = 3600.0
+KINDS: tuple[str, ...] = ("status", "reset", "truncate", "latency", "raise")
+# Bounds on every number a fault takes (docs/fake.md): past them a value is a typo
+# or an attack, and an unbounded `times` or queue exhausts memory.
+MAX_LATENCY = 3600.0  # a longer sleep would hang the request for good
+MAX_TIMES = 1000  # copies queued by one call
+MAX_QUEUED = 10_000  # faults queued at once, over all operations
+MAX_AFTER_BYTES = 5 * 1024**4  # the largest component the API registers (5 TiB)
+MAX_RETRY_AFTER = 86_400  # one day
 
 
 @dataclass(frozen=True)
@@ -116,16 +123,18 @@ class FaultQueue:
             raise ValueError(f"unknown fault kind {kind!r}; known: {', '.join(KINDS)}")
         if kind == "truncate" and operation != "storage.put":
             raise ValueError("truncate faults apply to storage.put only")
-        if kind == "status" and not 400 <= status <= 599:
+        if not 400 <= status <= 599:
             raise ValueError("status faults need a 4xx or 5xx status")
         if phase not in ("before", "after"):
             raise ValueError("phase must be 'before' or 'after'")
-        if times < 1:
-            raise ValueError("times must be at least 1")
-        if after_bytes < 0 or seconds < 0:
-            raise ValueError("after_bytes and seconds must not be negative")
-        if not math.isfinite(seconds) or seconds > MAX_LATENCY:
-            raise ValueError(f"seconds must be finite and at most {MAX_LATENCY:.0f}")
+        if not 1 <= times <= MAX_TIMES:
+            raise ValueError(f"times must be between 1 and {MAX_TIMES}")
+        if not 0 <= after_bytes <= MAX_AFTER_BYTES:
+            raise ValueError(f"after_bytes must be between 0 and {MAX_AFTER_BYTES}")
+        if not (math.isfinite(seconds) and 0 <= seconds <= MAX_LATENCY):
+            raise ValueError(f"seconds must be finite and between 0 and {MAX_LATENCY:.0f}")
+        if retry_after is not None and not 0 <= retry_after <= MAX_RETRY_AFTER:
+            raise ValueError(f"retry_after must be between 0 and {MAX_RETRY_AFTER}")
         fault = Fault(
             operation,
             kind,
@@ -137,6 +146,12 @@ class FaultQueue:
             phase=phase,
         )
         with self._lock:
+            queued = sum(len(q) for q in self._queues.values())
+            if queued + times > MAX_QUEUED:
+                raise ValueError(
+                    f"the fault queue holds at most {MAX_QUEUED} faults ({queued} queued); "
+                    "clear some first"
+                )
             self._queues.setdefault(operation, deque()).extend([fault] * times)
 
     @property

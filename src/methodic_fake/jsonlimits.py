@@ -15,6 +15,18 @@ from typing import Any
 MAX_DEPTH = 64
 # Counted with aliases expanded, so a YAML "billion laughs" is stopped early.
 MAX_NODES = 200_000
+# Python's default limit for int <-> text conversion (sys.int_info), fixed here so
+# what the fake accepts never depends on a process-wide setting: an integer the fake
+# stored must always be writable back as a JSON number.
+MAX_INT_DIGITS = 4300
+_INT_LIMIT = 10**MAX_INT_DIGITS
+
+
+def check_integer(value: int) -> int:
+    """`value` unless it has more than MAX_INT_DIGITS decimal digits (ValueError)."""
+    if abs(value) >= _INT_LIMIT:
+        raise ValueError(f"has an integer with more than {MAX_INT_DIGITS} digits")
+    return value
 
 
 def check_text(value: str) -> str:
@@ -51,4 +63,6 @@ def check_json(value: Any, *, max_depth: int = MAX_DEPTH, max_nodes: int = MAX_N
                 raise ValueError("contains a non-finite number (NaN or Infinity)")
         elif isinstance(item, str):
             check_text(item)
+        elif isinstance(item, int):
+            check_integer(item)
     return value

@@ -1,4 +1,4 @@
-"""ASGI middleware: request ids on every response, and fault injection.
+"""ASGI middleware: request ids on every response, fault injection, and the last resort.
 
 Fault injection lives at the ASGI level because two of its kinds cannot be
 expressed as a normal response: `reset` and `truncate` break the connection
@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+import logging
 import uuid
 from collections.abc import Sequence
 from typing import Any, NoReturn
@@ -34,6 +35,11 @@ DRAIN_LIMIT = 64 * 1024 * 1024
 INJECTED_MARK = "methodic_fake_injected"
 # Where the app keeps the server's own `send` (see note_server_send).
 _SERVER_SEND = "methodic_fake.server_send"
+logger = logging.getLogger("methodic_fake")
+
+
+class InjectedFailure(RuntimeError):
+    """What a `raise` fault raises inside the app: an unexpected error, on purpose."""
 
 
 @functools.cache
@@ -149,6 +155,58 @@ class FakeMiddleware:
             if fault.phase == "after":
                 await self.app(scope, receive, _swallow)
             await _abort(scope)
+        elif fault.kind == "raise":
+            raise InjectedFailure(f"injected failure for {fault.operation}")
+
+
+class LastResortMiddleware:
+    """Turn any exception that would escape the app into a JSON 500 with the request id.
+
+    Starlette's own last resort (ServerErrorMiddleware) answers a 500 and then
+    re-raises: uvicorn closes the keep-alive connection under the client (its next,
+    unrelated call fails), and starlette's TestClient hands the raw exception to the
+    caller. Here the exception ends with the response, logged once with its
+    traceback. Only two cases still propagate: injected connection aborts (they must
+    break the connection) and errors after the response has started (the status
+    line is gone; dropping the connection is the only honest signal left).
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watched_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watched_send)
+        except Exception as exc:
+            if started or is_injected(exc):
+                raise
+            request_id = request_id_of(scope) or "req_" + uuid.uuid4().hex
+            if isinstance(exc, InjectedFailure):
+                logger.info("%s (request id %s)", exc, request_id)
+            else:
+                logger.error(
+                    "internal error in %s %s (request id %s)",
+                    scope.get("method"),
+                    scope.get("path"),
+                    request_id,
+                    exc_info=exc,
+                )
+            body = {
+                "detail": f"internal server error ({type(exc).__name__}); request id {request_id}",
+                "request_id": request_id,
+            }
+            await _reply(send, 500, body, [(REQUEST_ID_HEADER, request_id.encode())])
 
 
 async def _swallow(message: Message) -> None:
@@ -168,10 +226,10 @@ async def _drain(receive: Receive, limit: int | None = None) -> None:
 
 
 async def _reply(
-    send: Send, status: int, detail: str, extra: Sequence[tuple[bytes, bytes]] = ()
+    send: Send, status: int, detail: str | dict[str, Any], extra: Sequence[tuple[bytes, bytes]] = ()
 ) -> None:
-    """A complete `{"detail": ...}` JSON response, sent without entering the app."""
-    body = json.dumps({"detail": detail}).encode()
+    """A complete `{"detail": ...}` JSON response (or `detail` as the whole body)."""
+    body = json.dumps(detail if isinstance(detail, dict) else {"detail": detail}).encode()
     headers = [
         (b"content-type", b"application/json"),
         (b"content-length", str(len(body)).encode()),

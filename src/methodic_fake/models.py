@@ -1,7 +1,8 @@
 """Records the fake keeps, and their wire form.
 
-Records hold timestamps as Unix seconds (floats from the fake's clock) so the
-watchdog can do arithmetic on them; `wire()` renders RFC 3339 strings. Fields
+Records hold timestamps as integer microseconds since the Unix epoch (the fake's
+clock, see clock.py) so the watchdog's arithmetic is exact; `wire()` renders RFC
+3339 strings. Fields
 whose names start with `_` or that are listed in `_INTERNAL` never reach the wire.
 """
 
@@ -12,7 +13,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeVar
 
-from methodic_fake.clock import isoformat
+from methodic_fake.clock import isoformat, to_us
 
 R = TypeVar("R", bound="Record")
 
@@ -31,7 +32,7 @@ class Record:
     _INTERNAL: ClassVar[tuple[str, ...]] = ("seq",)
 
     id: str
-    created_at: float
+    created_at: int
     seq: int
 
     def wire(self) -> dict[str, Any]:
@@ -54,8 +55,8 @@ class Record:
 
     @classmethod
     def load(cls: type[R], data: dict[str, Any]) -> R:
-        """Inverse of `dump()`."""
-        return cls(**data)
+        """Inverse of `dump()` (also reads the float seconds of older data dirs)."""
+        return cls(**_times_in_us(cls, data))
 
 
 @dataclass
@@ -73,14 +74,14 @@ class Experiment(Record):
 
     title: str = ""
     state: str = "draft"
-    updated_at: float = 0.0
+    updated_at: int = 0
     hypothesis: str | None = None
     description: str | None = None
     parent_ids: list[str] = field(default_factory=list)
     tags: list[str] = field(default_factory=list)
-    committed_at: float | None = None
-    concluded_at: float | None = None
-    retracted_at: float | None = None
+    committed_at: int | None = None
+    concluded_at: int | None = None
+    retracted_at: int | None = None
     conclusion: str | None = None
     retraction_reason: str | None = None
 
@@ -119,9 +120,9 @@ class Run(Record):
     environment: dict[str, Any] | None = None
     progress: dict[str, Any] | None = None
     resume_from_run_id: str | None = None
-    started_at: float | None = None
-    last_heartbeat_at: float | None = None
-    finished_at: float | None = None
+    started_at: int | None = None
+    last_heartbeat_at: int | None = None
+    finished_at: int | None = None
 
 
 @dataclass
@@ -164,7 +165,7 @@ class Asset(Record):
     experiment_id: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
     components: list[Component] = field(default_factory=list)
-    finalized_at: float | None = None
+    finalized_at: int | None = None
 
     def component(self, name: str) -> Component | None:
         for comp in self.components:
@@ -174,9 +175,22 @@ class Asset(Record):
 
     @classmethod
     def load(cls, data: dict[str, Any]) -> Asset:
-        data = dict(data)
+        data = _times_in_us(cls, data)
         data["components"] = [Component(**c) for c in data.get("components", [])]
         return cls(**data)
+
+
+def _times_in_us(cls: type[Record], data: dict[str, Any]) -> dict[str, Any]:
+    """`data` with timestamps as integer microseconds.
+
+    Data dirs written before time was exact hold float seconds; today's hold ints.
+    """
+    data = dict(data)
+    for name in cls._TIMES:
+        value = data.get(name)
+        if isinstance(value, float):
+            data[name] = to_us(value)
+    return data
 
 
 RECORD_TYPES: dict[str, type[Record]] = {t.KIND: t for t in (Experiment, Variation, Run, Asset)}

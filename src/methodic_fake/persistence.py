@@ -237,7 +237,13 @@ class SqliteStore:
 
     def set_meta(self, key: str, value: str) -> None:
         with self._lock:
-            self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+            try:
+                self._db.execute(
+                    "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value)
+                )
+            except sqlite3.Error as exc:
+                # One statement in autocommit mode: SQLite rolled it back already.
+                raise StoreFailure(f"could not save {key} ({exc}); nothing changed") from exc
 
     def clear(self) -> None:
         with self._lock:

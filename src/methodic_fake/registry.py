@@ -14,12 +14,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from methodic_fake.clock import ClockLike
+from methodic_fake.clock import Clock
 from methodic_fake.errors import NotFound
 from methodic_fake.models import RECORD_TYPES, Asset, Experiment, Record, Run, Variation
 from methodic_fake.pagination import CursorCodec
 from methodic_fake.persistence import MemoryStore, Store
-from methodic_fake.watchdog import HEARTBEAT_TIMEOUT, reap
+from methodic_fake.watchdog import reap
 
 R = TypeVar("R", bound=Record)
 
@@ -28,7 +28,7 @@ class Registry:
     """In-memory tables plus idempotency records, persisted through `store`."""
 
     def __init__(
-        self, clock: ClockLike, store: Store | None = None, *, secret: bytes | None = None
+        self, clock: Clock, store: Store | None = None, *, secret: bytes | None = None
     ) -> None:
         self.clock = clock
         self.store: Store = store if store is not None else MemoryStore()
@@ -82,10 +82,10 @@ class Registry:
             self.cursors.generation = self._new_generation()
 
     @contextmanager
-    def transaction(self) -> Iterator[float]:
-        """Lock, settle the watchdog, yield `now`, then persist what was staged."""
+    def transaction(self) -> Iterator[int]:
+        """Lock, settle the watchdog, yield `now` (µs), then persist what was staged."""
         with self.lock:
-            now = self.clock.now()
+            now = self.clock.now_us()
             self._depth += 1
             try:
                 self.sweep(now)
@@ -99,12 +99,12 @@ class Registry:
                 if self._depth == 0:
                     self.store.commit()
 
-    def sweep(self, now: float) -> int:
+    def sweep(self, now_us: int) -> int:
         """Fail every running run whose heartbeat is overdue; returns how many."""
         reaped = 0
         for run_id in list(self.running):
             run = self.runs[run_id]
-            if reap(run, now, HEARTBEAT_TIMEOUT):
+            if reap(run, now_us):
                 self.running.discard(run_id)
                 self.save(run)
                 reaped += 1

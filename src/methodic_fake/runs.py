@@ -154,7 +154,7 @@ class RunService:
         for asset in self._reg.assets.values():
             if asset.kind != "checkpoint" or asset.state != "ready" or asset.run_id != run_id:
                 continue
-            key = (asset.finalized_at or 0.0, asset.seq)
-            if best is None or key > (best.finalized_at or 0.0, best.seq):
+            key = (asset.finalized_at or 0, asset.seq)
+            if best is None or key > (best.finalized_at or 0, best.seq):
                 best = asset
         return best

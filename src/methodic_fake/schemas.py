@@ -11,7 +11,12 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, Field, model_validator
 
 from methodic_fake.clock import MAX_ADVANCE
-from methodic_fake.faults import MAX_LATENCY
+from methodic_fake.faults import (
+    MAX_AFTER_BYTES,
+    MAX_LATENCY,
+    MAX_RETRY_AFTER,
+    MAX_TIMES,
+)
 from methodic_fake.jsonlimits import check_json, check_text
 
 SHA256_PATTERN = r"^[0-9a-f]{64}$"
@@ -108,13 +113,13 @@ class AssetCreate(BaseModel):
 
 class FaultIn(BaseModel):
     operation: Text
-    kind: Literal["status", "reset", "truncate", "latency"]
-    status: int = 503
-    detail: Text | None = None
-    times: int = Field(default=1, ge=1)
-    after_bytes: int = Field(default=0, ge=0)
+    kind: Literal["status", "reset", "truncate", "latency", "raise"]
+    status: int = Field(default=503, ge=400, le=599)
+    detail: Text | None = Field(default=None, max_length=1000)
+    times: int = Field(default=1, ge=1, le=MAX_TIMES)
+    after_bytes: int = Field(default=0, ge=0, le=MAX_AFTER_BYTES)
     seconds: float = Field(default=0.0, ge=0, le=MAX_LATENCY, allow_inf_nan=False)
-    retry_after: int | None = None
+    retry_after: int | None = Field(default=None, ge=0, le=MAX_RETRY_AFTER)
     phase: Literal["before", "after"] = "before"
 
 

@@ -9,6 +9,7 @@ error instead of hanging a test session.
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import logging
 import signal
 import socket
@@ -51,6 +52,10 @@ def bind_socket(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
     # Accepted sockets inherit TCP_NODELAY from the listener. Without it uvicorn's
     # separate header and body writes meet Nagle + delayed ACK: ~40 ms per request.
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    if family == socket.AF_INET6:
+        # Dual-stack whatever the OS default: `::` then takes IPv4 clients too, and an
+        # IPv4-mapped address (::ffff:127.0.0.1) can be bound at all.
+        sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
     try:
         sock.bind((host, port))
         sock.listen(2048)
@@ -62,7 +67,13 @@ def bind_socket(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
 
 
 def base_url_of(sock: socket.socket) -> str:
+    """A URL a local client can use: loopback for a wildcard bind, IPv4 for a mapped one."""
     host, port = sock.getsockname()[:2]
+    address = ipaddress.ip_address(host.split("%", 1)[0])
+    if address.is_unspecified:
+        host = "::1" if address.version == 6 else "127.0.0.1"
+    elif isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        host = str(address.ipv4_mapped)
     host = f"[{host}]" if ":" in host else host
     return f"http://{host}:{port}"
 

@@ -16,10 +16,10 @@ import secrets
 from collections.abc import Mapping
 from urllib.parse import urlencode
 
-from methodic_fake.clock import ClockLike
+from methodic_fake.clock import US_PER_SECOND, Clock
 from methodic_fake.errors import Forbidden
 
-URL_TTL = 3600.0  # docs/api.md: URLs are valid for 1 hour of the fake's clock
+URL_TTL = 3600  # docs/api.md: URLs are valid for 1 hour of the fake's clock
 _OPS = {"put": "PUT", "get": "GET"}
 # The exact spellings `sign` produces. The HMAC covers the parsed expiry, so a
 # looser parse (int() takes "+1", "01", " 1", "1_0", fullwidth digits) would let
@@ -35,7 +35,7 @@ def storage_path(asset_id: str, component: str) -> str:
 class UrlSigner:
     """Mints and checks presigned URLs against the fake's clock."""
 
-    def __init__(self, clock: ClockLike, secret: bytes | None = None):
+    def __init__(self, clock: Clock, secret: bytes | None = None):
         self._clock = clock
         self.secret = secret if secret is not None else secrets.token_bytes(32)
 
@@ -46,7 +46,7 @@ class UrlSigner:
     def sign(self, base_url: str, op: str, asset_id: str, component: str) -> str:
         """A URL for `op` ("put" or "get") on one component, valid for URL_TTL seconds."""
         path = storage_path(asset_id, component)
-        expires = int(self._clock.now() + URL_TTL)
+        expires = self._clock.now_us() // US_PER_SECOND + URL_TTL
         query = urlencode(
             {"op": op, "expires": expires, "signature": self._signature(_OPS[op], path, expires)}
         )
@@ -68,5 +68,5 @@ class UrlSigner:
         expected = self._signature(method, storage_path(asset_id, component), expires)
         if not hmac.compare_digest(expected.encode(), signature.encode()):
             raise Forbidden("invalid presigned URL signature")
-        if self._clock.now() > expires:
+        if self._clock.now_us() > expires * US_PER_SECOND:
             raise Forbidden("presigned URL expired")

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 from typing import Any
 
 from methodic_fake import machines
 from methodic_fake.auth import Principal
 from methodic_fake.errors import BadRequest
-from methodic_fake.jsonlimits import check_json
+from methodic_fake.jsonlimits import check_integer, check_json
 from methodic_fake.models import Variation, new_id
 from methodic_fake.registry import Registry
 
@@ -20,8 +21,8 @@ def parse_config_yaml(text: str) -> dict[str, Any]:
 
     `safe_load` never constructs arbitrary objects. The structure is checked before
     it is converted (self-referencing aliases and alias bombs are stopped by depth
-    and node limits), then a JSON round trip turns the YAML-only types it can
-    produce (dates, non-string keys) into JSON values.
+    and node limits), then `_jsonable` turns the YAML-only types it can produce
+    (dates, non-string keys) into JSON values, or refuses what JSON cannot hold.
     """
     import yaml  # deferred: only YAML variations need it, and it slows server start
 
@@ -31,17 +32,64 @@ def parse_config_yaml(text: str) -> dict[str, Any]:
         raise BadRequest(f"config_yaml is not valid YAML: {exc}") from None
     except RecursionError:
         raise BadRequest("config_yaml is not valid YAML: nested too deeply") from None
+    except (ValueError, TypeError, OverflowError) as exc:
+        # PyYAML's constructors call int() and date() on scalars that merely look
+        # right: a 5,000-digit integer or `2020-13-45` fails there, not in the parser.
+        raise BadRequest(f"config_yaml has a value that cannot be read: {_short(exc)}") from None
     if not isinstance(data, dict):
         raise BadRequest(f"config_yaml must be a YAML mapping, not {type(data).__name__}")
     try:
         check_json(data)
-        encoded = json.dumps(data, default=str)
+        converted = _jsonable(data)
+        encoded = json.dumps(converted)
     except (ValueError, RecursionError) as exc:
         raise BadRequest(f"config_yaml is not acceptable: it {exc}") from None
     if len(encoded) > MAX_CONFIG_BYTES:
         raise BadRequest(f"config_yaml is too large: over {MAX_CONFIG_BYTES} bytes as JSON")
-    parsed: dict[str, Any] = json.loads(encoded)
-    return parsed
+    assert isinstance(converted, dict)
+    return converted
+
+
+def _short(exc: BaseException, limit: int = 200) -> str:
+    text = str(exc)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _json_key(key: Any) -> str:
+    """A mapping key as JSON spells it: what `json.dumps` does for numbers and bools."""
+    if isinstance(key, str):
+        return key
+    if key is None or isinstance(key, (bool, int, float)):
+        return json.dumps(key)  # checked by _jsonable first: never a too-long integer
+    if isinstance(key, (datetime.date, datetime.datetime)):
+        return str(key)  # the same form a date takes as a value
+    if isinstance(key, bytes):
+        raise ValueError("has a binary (!!binary) key, which JSON cannot hold")
+    raise ValueError(f"has a {type(key).__name__} key, which JSON cannot hold")
+
+
+def _jsonable(value: Any) -> Any:
+    """`value` with YAML-only types made JSON; ValueError naming what cannot be.
+
+    Recursion is bounded: `check_json` has already limited depth and size.
+    """
+    if isinstance(value, dict):
+        out: dict[str, Any] = {}
+        for key, child in value.items():
+            if isinstance(key, int) and not isinstance(key, bool):
+                check_integer(key)
+            name = _json_key(key)
+            if name in out:
+                raise ValueError(f"has two keys that both become {name!r} in JSON")
+            out[name] = _jsonable(child)
+        return out
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(child) for child in value]
+    if isinstance(value, bytes):
+        raise ValueError("has binary (!!binary) data, which JSON cannot hold")
+    if isinstance(value, (datetime.date, datetime.datetime)):
+        return str(value)
+    return value
 
 
 class VariationService:

@@ -9,25 +9,30 @@ while nobody is calling.
 
 from __future__ import annotations
 
+from methodic_fake.clock import US_PER_SECOND
 from methodic_fake.models import Run
 
-HEARTBEAT_TIMEOUT = 15 * 60.0
+HEARTBEAT_TIMEOUT = 15 * 60  # seconds
+HEARTBEAT_TIMEOUT_US = HEARTBEAT_TIMEOUT * US_PER_SECOND
 
 
-def deadline(run: Run, timeout: float = HEARTBEAT_TIMEOUT) -> float | None:
-    """When a running run will be failed unless it heartbeats, or None."""
+def deadline(run: Run, timeout_us: int = HEARTBEAT_TIMEOUT_US) -> int | None:
+    """When (µs since the epoch) a running run will be failed unless it heartbeats, or None."""
     if run.state != "running" or run.last_heartbeat_at is None:
         return None
-    return run.last_heartbeat_at + timeout
+    return run.last_heartbeat_at + timeout_us
 
 
-def reap(run: Run, now: float, timeout: float = HEARTBEAT_TIMEOUT) -> bool:
-    """Fail `run` if its heartbeat is more than `timeout` old at `now`; True if it did."""
-    due = deadline(run, timeout)
-    if due is None or now <= due:
+def reap(run: Run, now_us: int, timeout_us: int = HEARTBEAT_TIMEOUT_US) -> bool:
+    """Fail `run` if its heartbeat is more than `timeout_us` old at `now_us`; True if it did.
+
+    Integers on both sides: "at exactly the deadline still running" is exact.
+    """
+    due = deadline(run, timeout_us)
+    if due is None or now_us <= due:
         return False
     run.state = "failed"
     run.failure_reason = "heartbeat_timeout"
-    run.failure_message = f"no heartbeat for {int(timeout)} seconds"
+    run.failure_message = f"no heartbeat for {timeout_us // US_PER_SECOND} seconds"
     run.finished_at = due
     return True

@@ -279,6 +279,6 @@ def test_an_unusable_saved_clock_offset_starts_at_real_time(tmp_path: Path) -> N
     second = Backend.persistent(tmp_path)
     try:
         assert second.clock.offset == 0
-        assert second.store.get_meta("clock_offset") == "0.0"
+        assert second.store.get_meta("clock_offset_us") == "0"
     finally:
         second.close()

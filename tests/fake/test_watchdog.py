@@ -10,7 +10,7 @@ from methodic import Chronicle, ConflictError
 from methodic_fake import FakeChronicle
 from methodic_fake.clock import Clock
 from methodic_fake.models import Run
-from methodic_fake.watchdog import HEARTBEAT_TIMEOUT, reap
+from methodic_fake.watchdog import HEARTBEAT_TIMEOUT, HEARTBEAT_TIMEOUT_US, reap
 
 from .conftest import committed_variation
 
@@ -114,8 +114,10 @@ def test_pending_runs_are_never_reaped(fake: FakeChronicle, researcher: Chronicl
 
 def test_reap_is_a_pure_function_of_run_and_time() -> None:
     clock = Clock()
-    run = Run(id="r", created_at=0.0, seq=1, state="running", last_heartbeat_at=100.0)
-    assert not reap(run, 100.0 + HEARTBEAT_TIMEOUT)
-    assert reap(run, 100.0 + HEARTBEAT_TIMEOUT + 0.001)
-    assert run.finished_at == 100.0 + HEARTBEAT_TIMEOUT
-    assert not reap(run, clock.now())  # already failed: nothing more happens
+    # Times are integer microseconds.
+    run = Run(id="r", created_at=0, seq=1, state="running", last_heartbeat_at=100)
+    assert not reap(run, 100 + HEARTBEAT_TIMEOUT_US)
+    assert reap(run, 100 + HEARTBEAT_TIMEOUT_US + 1)
+    assert run.finished_at == 100 + HEARTBEAT_TIMEOUT_US
+    assert run.failure_message == "no heartbeat for 900 seconds"
+    assert not reap(run, clock.now_us())  # already failed: nothing more happens

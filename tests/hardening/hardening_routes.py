@@ -17,6 +17,8 @@ from typing import Any
 # Paths that are not Chronicle's REST API: FastAPI's docs, the presigned object store
 # (authorised by URL signature, tested separately) and the fake's loopback admin API.
 NON_CHRONICLE_PREFIXES = ("/openapi", "/docs", "/redoc", "/_storage", "/_fake")
+# `/` only redirects to the dashboard (/_fake/ui/), behind the admin API's guard.
+NON_CHRONICLE_PATHS = ("/",)
 _PARAM = re.compile(r"{([^}:]+)(?::[^}]*)?}")
 
 
@@ -60,4 +62,8 @@ def all_routes(app: Any) -> list[RouteInfo]:
 
 def chronicle_routes(app: Any) -> list[RouteInfo]:
     """Routes of the Chronicle REST API proper (bearer-token authenticated)."""
-    return [r for r in all_routes(app) if not r.path.startswith(NON_CHRONICLE_PREFIXES)]
+    return [
+        r
+        for r in all_routes(app)
+        if not r.path.startswith(NON_CHRONICLE_PREFIXES) and r.path not in NON_CHRONICLE_PATHS
+    ]

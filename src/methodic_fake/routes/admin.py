@@ -33,9 +33,14 @@ def _is_loopback(host: str | None) -> bool:
     if host.lower() in _LOOPBACK_NAMES:
         return True
     try:
-        return ipaddress.ip_address(host).is_loopback
+        address = ipaddress.ip_address(host)
     except ValueError:
         return False
+    # An IPv4 client of a dual-stack socket arrives as ::ffff:127.0.0.1, which
+    # `ipaddress` does not call loopback (it is not ::1).
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped.is_loopback
+    return address.is_loopback
 
 
 def _hostname(authority: str) -> str | None:
@@ -91,7 +96,11 @@ async def reset(backend: BackendDep) -> Response:
 
 def _clock(backend: Any) -> dict[str, Any]:
     clock = backend.clock
-    return {"now": isoformat(clock.now()), "offset_seconds": clock.offset, "frozen": clock.frozen}
+    return {
+        "now": isoformat(clock.now_us()),
+        "offset_seconds": clock.offset,
+        "frozen": clock.frozen,
+    }
 
 
 @router.get("/clock")

@@ -9,6 +9,7 @@ the next one starts on the same data dir.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import os
@@ -80,10 +81,8 @@ class BlobWriter:
         """Drop the partial upload (idempotent, and safe when the disk refuses writes)."""
         if self._file is not None:
             file, self._file = self._file, None
-            try:
+            with contextlib.suppress(OSError):  # unflushed bytes are thrown away anyway
                 file.close()
-            except OSError:
-                pass  # the unflushed bytes are being thrown away anyway
         self._tmp.unlink(missing_ok=True)
 
 

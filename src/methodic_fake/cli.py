@@ -130,6 +130,8 @@ def serve(host: str, port: int, data_dir: Path, search: bool) -> int:
         print(f"methodic-fake: {exc}", file=sys.stderr)
         return 1
     except Exception as exc:
+        # Whatever stops the data dir from opening (OSError, sqlite3, a record that
+        # will not load) is the user's to fix: one line and exit 2, not a traceback.
         print(f"methodic-fake: {unusable_data_dir(data_dir, exc)}", file=sys.stderr)
         return 2
     try:

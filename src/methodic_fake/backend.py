@@ -22,7 +22,7 @@ from methodic_fake.clock import Clock
 from methodic_fake.errors import BadRequest, ServiceUnavailable
 from methodic_fake.experiments import ExperimentService
 from methodic_fake.faults import FaultQueue
-from methodic_fake.persistence import MemoryStore, SqliteStore, Store
+from methodic_fake.persistence import DATABASE, MemoryStore, SqliteStore, Store
 from methodic_fake.registry import Registry
 from methodic_fake.runs import RunService
 from methodic_fake.search import SearchIndex
@@ -126,26 +126,29 @@ class Backend:
         too, so tokens and unexpired URLs keep working across restarts.
         """
         data_dir = Path(data_dir)
-        store = SqliteStore(data_dir / "chronicle.sqlite3")
+        store = SqliteStore(data_dir / DATABASE)
         try:
             options["keys"] = _persistent_keys(store, options.get("keys"))
         except BaseException:
             store.close()
             raise
-        secret_hex = store.get_meta("signing_secret")
-        if secret_hex is None:
-            secret_hex = secrets.token_bytes(32).hex()
-            store.set_meta("signing_secret", secret_hex)
-        # A caller's clock wins; otherwise resume the fake time the server last had.
-        clock = options.pop("clock", None) or _saved_clock(store)
-        backend = cls(
-            blob_root=data_dir / "blobs",
-            store=store,
-            clock=clock,
-            signing_secret=bytes.fromhex(secret_hex),
-            **options,
-        )
-        return backend
+        try:
+            secret_hex = store.get_meta("signing_secret")
+            if secret_hex is None:
+                secret_hex = secrets.token_bytes(32).hex()
+                store.set_meta("signing_secret", secret_hex)
+            # A caller's clock wins; otherwise resume the fake time the server last had.
+            clock = options.pop("clock", None) or _saved_clock(store)
+            return cls(
+                blob_root=data_dir / "blobs",
+                store=store,
+                clock=clock,
+                signing_secret=bytes.fromhex(secret_hex),
+                **options,
+            )
+        except BaseException:  # a corrupt record, an unwritable blob dir: release the lock
+            store.close()
+            raise
 
     # --- cross-cutting operations -------------------------------------------------
 

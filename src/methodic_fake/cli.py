@@ -82,6 +82,34 @@ def _banner(base_url: str, data_dir: Path, search: bool, keys: dict[str, str]) -
     )
 
 
+def unusable_data_dir(data_dir: Path, exc: Exception) -> str:
+    """One line naming the path at fault and the remedy, for a data dir we cannot open."""
+    import sqlite3
+
+    from methodic_fake.persistence import DATABASE
+
+    database = data_dir / DATABASE
+    reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if data_dir.exists() and not data_dir.is_dir():
+        return f"data dir {data_dir} is a file (remove it, or pass another --data-dir)"
+    if isinstance(exc, OSError):
+        path = exc.filename or data_dir
+        reason = exc.strerror or reason
+        return (
+            f"cannot use data dir {data_dir}: {path}: {reason} "
+            "(make it a writable directory, or pass another --data-dir)"
+        )
+    if isinstance(exc, sqlite3.OperationalError):  # unreadable or read-only, not corrupt
+        return (
+            f"cannot open {database}: {reason} "
+            "(make the data dir and its files writable, or pass another --data-dir)"
+        )
+    return (
+        f"{database} is not a usable methodic-fake database ({reason}): "
+        "move it aside to start empty, or pass another --data-dir"
+    )
+
+
 def serve(host: str, port: int, data_dir: Path, search: bool) -> int:
     """Run until SIGINT/SIGTERM; returns the process exit code."""
     from methodic_fake.app import create_app
@@ -102,6 +130,11 @@ def serve(host: str, port: int, data_dir: Path, search: bool) -> int:
     except DataDirLocked as exc:
         print(f"methodic-fake: {exc}", file=sys.stderr)
         return 1
+    except Exception as exc:
+        # Whatever stops the data dir from opening (OSError, sqlite3, a record that
+        # will not load) is the user's to fix: one line and exit 2, not a traceback.
+        print(f"methodic-fake: {unusable_data_dir(data_dir, exc)}", file=sys.stderr)
+        return 2
     try:
         sock = bind_socket(host, port)
     except OSError as exc:

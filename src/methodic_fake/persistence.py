@@ -26,6 +26,7 @@ from methodic_fake.errors import FakeError
 from methodic_fake.models import Record
 
 LOCK_FILE = "lock"
+DATABASE = "chronicle.sqlite3"  # in the data dir, next to LOCK_FILE
 
 
 class DataDirLocked(RuntimeError):

@@ -1,9 +1,9 @@
 """``methodic-fake serve`` as a real subprocess, for the hardening tests that need one.
 
-Like ``test_dev_server_durability.DevServer`` (which predates it), plus what the
-persistence and loopback tests need: extra arguments (``--host``), a command
-prefix (``unshare`` for a private mount namespace), and stderr kept for asserting
-on startup errors.
+Any command line (extra arguments such as ``--host``, or a prefix such as
+``nsenter`` into a private mount namespace); the banner is awaited with a timeout
+so a server hung at startup fails the test instead of hanging it, and stderr is
+kept for asserting on errors.
 """
 
 from __future__ import annotations
@@ -60,6 +60,8 @@ class DevServer:
         self.port = int(self.base_url.rsplit(":", 1)[1])
 
     def _read_banner(self) -> str:
+        # Reader threads feed the lines to a queue so the wait has a timeout (select()
+        # can't see lines already sitting in the pipe reader's buffer).
         seen: list[str] = []
         deadline = time.monotonic() + STARTUP_TIMEOUT
         while time.monotonic() < deadline:
@@ -80,8 +82,10 @@ class DevServer:
         return "".join(self._stderr)
 
     def kill(self) -> None:
+        """SIGKILL: no shutdown handler runs."""
         os.kill(self.proc.pid, signal.SIGKILL)
         self.proc.wait(timeout=10)
+        assert self.proc.returncode == -signal.SIGKILL
         self._join()
 
     def stop(self) -> int:

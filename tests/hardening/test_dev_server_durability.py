@@ -11,85 +11,16 @@ may not exist (the client never heard), but nothing acknowledged may vanish.
 
 from __future__ import annotations
 
-import os
-import queue
-import re
-import signal
-import subprocess
-import sys
 import threading
-import time
 from pathlib import Path
 from typing import Any
+
+from devserver import DevServer, serve_argv
 
 from methodic import APIConnectionError, Chronicle, ChronicleError, NotFoundError
 
 KILLS = 3
 WRITES_BEFORE_KILL = 25  # acknowledged writes to wait for in each cycle
-STARTUP_TIMEOUT = 30.0
-
-
-class DevServer:
-    """One ``methodic-fake serve`` process and what its banner told us."""
-
-    def __init__(self, data_dir: Path) -> None:
-        cli = Path(sys.executable).with_name("methodic-fake")
-        self.proc = subprocess.Popen(
-            [str(cli), "serve", "--port", "0", "--data-dir", str(data_dir)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-        )
-        banner = self._read_banner()
-        self.base_url = re.search(r"serving at (http://\S+)", banner).group(1)  # type: ignore[union-attr]
-        self.token = re.search(r"researcher token:\s*(\S+)", banner).group(1)  # type: ignore[union-attr]
-
-    def _read_banner(self) -> str:
-        # A thread feeds stdout lines to a queue so the wait has a timeout: a server
-        # hung at startup must fail the test, not hang it (select() can't see lines
-        # already sitting in the pipe reader's buffer).
-        lines: queue.Queue[str] = queue.Queue()
-        stdout = self.proc.stdout
-        assert stdout is not None
-        self.reader = threading.Thread(
-            target=lambda: [lines.put(line) for line in stdout], daemon=True
-        )
-        self.reader.start()
-        seen: list[str] = []
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        while time.monotonic() < deadline:
-            try:
-                line = lines.get(timeout=max(0.0, deadline - time.monotonic()))
-            except queue.Empty:
-                break
-            seen.append(line)
-            if "worker key" in line:
-                return "".join(seen)
-        self.proc.kill()
-        self.proc.wait()
-        raise AssertionError(f"dev server printed no banner in time: {''.join(seen)}")
-
-    def kill(self) -> None:
-        os.kill(self.proc.pid, signal.SIGKILL)
-        self.proc.wait(timeout=10)
-        assert self.proc.returncode == -signal.SIGKILL
-        self._close_stdout()
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self._close_stdout()
-
-    def _close_stdout(self) -> None:
-        # The process is gone, so its pipe is at EOF: let the reader finish first.
-        self.reader.join(timeout=5)
-        if self.proc.stdout is not None:
-            self.proc.stdout.close()
 
 
 class Writer(threading.Thread):
@@ -145,7 +76,7 @@ def _verify(chronicle: Chronicle, writers: list[Writer]) -> int:
 def test_acknowledged_writes_survive_sigkill(tmp_path: Path, figures: Any) -> None:
     data_dir = tmp_path / "fake-data"
     writers: list[Writer] = []
-    server = DevServer(data_dir)
+    server = DevServer(serve_argv(data_dir))
     first_token = server.token
     try:
         for cycle in range(KILLS):
@@ -161,7 +92,7 @@ def test_acknowledged_writes_survive_sigkill(tmp_path: Path, figures: Any) -> No
             chronicle.close()
             writers.append(writer)
 
-            server = DevServer(data_dir)
+            server = DevServer(serve_argv(data_dir))
             assert server.token == first_token, "keys must survive a restart"
             with Chronicle(base_url=server.base_url, api_key=server.token, timeout=10) as check:
                 checked = _verify(check, writers)

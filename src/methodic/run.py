@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from types import FrameType
 
     from methodic.handles import Run
+    from methodic.types import Asset
 
 __all__ = [
     "CrashGuard",
@@ -281,6 +282,12 @@ class RunLifecycle:
         # Built now so a bad interval fails before anything is sent.
         self._beater = run.heartbeating(heartbeat_interval, progress=progress)
         self._environment = environment
+        self._resumed: list[Asset] = []
+
+    @property
+    def resumed(self) -> list[Asset]:
+        """The uploads of a killed predecessor that entering finished (its assets)."""
+        return list(self._resumed)
 
     @property
     def heartbeater(self) -> Heartbeater:
@@ -293,7 +300,7 @@ class RunLifecycle:
         self._guard.install()
         try:
             self._beater.start()
-            run.resume_uploads()
+            self._resumed = run.resume_uploads()
         except BaseException as exc:
             self._leave(exc)
             raise

@@ -1,13 +1,19 @@
-"""The asset upload engine: streaming hash, presign -> PUT -> finalize.
+"""Asset uploads: their one owner, and the streaming presign -> PUT -> finalize engine.
 
-Every upload goes through an ``UploadTracker`` so that it can be resumed after a
-crash (see ``methodic.tracker`` for the journal order). Files are hashed and sent in
-fixed-size chunks, so memory stays flat whatever their size, and the components of
-one asset are sent in parallel on a small bounded pool.
+``UploadManager`` (``chronicle.uploads``) owns a client's uploads, in the spirit of
+s3transfer's ``TransferManager``: the worker threads, the uploads in flight and their
+accounting per run, the default journal, and shutdown. ``UploadEngine`` is the
+pipeline of one upload against one journal. Every upload goes through an
+``UploadTracker`` so that it can be resumed after a crash (see ``methodic.tracker``
+for the journal order). Files are hashed and sent in fixed-size chunks, so memory
+stays flat whatever their size, and the components of one asset are sent in parallel
+on the manager's bounded workers.
 
-Most callers use ``Run.upload_asset`` / ``Run.register_and_upload_async``; this
-module is the machinery under them:
+Most callers use ``Run.upload_asset`` / ``Run.register_and_upload_async``, which
+delegate to the manager; this module is the machinery under them:
 
+    future = chronicle.uploads.submit(kind="output", name="preds",
+                                      files={"preds.csv": "out/preds.csv"}, run_id=run_id)
     engine = UploadEngine(chronicle, UploadTracker(path))
     asset = engine.upload(kind="output", name="preds", files={"preds.csv": "out/preds.csv"})
 """

@@ -25,6 +25,7 @@ from methodic.errors import (
     NotFoundError,
     PermissionDeniedError,
     ServerError,
+    TrackerError,
     UploadError,
 )
 
@@ -49,6 +50,7 @@ __all__ = [
     "PermissionDeniedError",
     "Run",
     "ServerError",
+    "TrackerError",
     "UploadError",
     "UploadTracker",
     "Variation",

@@ -13,6 +13,8 @@ Every error the SDK raises is a ``ChronicleError``. Non-2xx responses become an
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -29,6 +31,7 @@ __all__ = [
     "NotFoundError",
     "PermissionDeniedError",
     "ServerError",
+    "TrackerError",
     "UploadError",
     "error_from_response",
 ]
@@ -121,6 +124,27 @@ class UploadError(ChronicleError):
 
 class IntegrityError(ChronicleError):
     """Downloaded bytes do not match the sha256 the asset recorded."""
+
+
+class TrackerError(ChronicleError):
+    """The local upload journal (``UploadTracker``) cannot be used.
+
+    The file is damaged or not a journal, read-only, on a full disk, or held locked.
+    The message names the file and the remedy; ``path`` is the journal file, and the
+    ``sqlite3`` (or ``OSError``) error is chained as ``__cause__``.
+
+        try:
+            run.resume_uploads()
+        except methodic.TrackerError as err:
+            print("fix or move aside:", err.path)
+    """
+
+    def __init__(self, message: str, path: str | os.PathLike[str]) -> None:
+        super().__init__(message)
+        self.path = Path(path)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (str(self), self.path))
 
 
 _STATUS_CLASSES: dict[int, type[APIError]] = {

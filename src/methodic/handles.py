@@ -690,15 +690,22 @@ class Run(Handle[types.Run]):
     def resume_uploads(self, progress: ProgressArg = None) -> list[types.Asset]:
         """Finish every incomplete upload of this run found in the tracker.
 
-        Returns the assets it completed. Uploads a live process (or a running upload
-        of this client) holds are left to their owner. If some cannot be finished,
-        the others still are, and then ``UploadError`` is raised for the first failure.
+        Also those of the run it resumes from (``resume_from_run_id``), finished or
+        not. Returns the assets it completed. Uploads a live process (or a running
+        upload of this client) holds are left to their owner; uploads that can never
+        complete are dropped with a log line. If some cannot be finished, the others
+        still are, and then ``UploadError`` is raised for the first failure.
         ``lifecycle()`` calls this on entry.
 
             run = Run(chronicle, run_id)       # in the restarted process
             run.resume_uploads()
         """
-        return self._uploads.resume(run_id=self._id, progress=progress, tracker=self._tracker)
+        return self._uploads.resume(
+            run_id=self._id,
+            resumes_from=lambda: self.resume_from_run_id,
+            progress=progress,
+            tracker=self._tracker,
+        )
 
     def download_checkpoint(
         self, dest_dir: str | os.PathLike[str], *, progress: ProgressArg = None

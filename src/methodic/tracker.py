@@ -14,9 +14,19 @@ repeated create return the same asset, and the server (not this file) is the sou
 of truth for which components are already stored.
 
 Several threads and processes may share one tracker file. Each transaction is short
-and ``BEGIN IMMEDIATE``; a *claim* (pid, host, boot id and a lease) stops two live
-processes from resuming the same upload, while a dead owner's claim is taken over
-(on the owner's host its pid decides; elsewhere, only its lease).
+and ``BEGIN IMMEDIATE``. A *claim* stops two live owners from sending the same upload,
+while a dead owner's claim is taken over. The owner is a tracker object, made
+alive by an advisory lock (``flock``) it holds on its own file beside the journal
+(``<journal>-owners/<token>``): the kernel drops that lock when the process dies,
+however it dies, so a claim is alive exactly while its owner's file is locked. Pids
+are not involved, so a restarted container whose new process is pid 1 again, or
+two containers sharing the journal from different pid namespaces, are told apart.
+Without ``fcntl`` (Windows) the owner is its pid, host and boot id plus a lease.
+
+Every SQLite or filesystem failure of the journal (a damaged, read-only or full
+file) is raised as ``TrackerError``, naming the file and what to do about it. The
+file is opened on first use; queries on a journal that does not exist yet answer
+"nothing unfinished" without creating it.
 
     tracker = UploadTracker("/scratch/uploads.sqlite3")
     for upload in tracker.incomplete():
@@ -25,18 +35,29 @@ processes from resuming the same upload, while a dead owner's claim is taken ove
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import os
 import socket
 import sqlite3
+import tempfile
 import threading
 import time
 import uuid
+import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
+
+from methodic.errors import TrackerError
+
+try:
+    import fcntl as _fcntl
+except ImportError:  # pragma: no cover - Windows: claims fall back to pids and leases
+    _fcntl = None  # type: ignore[assignment]
 
 __all__ = [
     "DEFAULT_LEASE_SECONDS",
@@ -48,11 +69,14 @@ __all__ = [
 ]
 
 DEFAULT_LEASE_SECONDS = 300.0
-"""How long a claim stays valid without renewal where its owner's pid cannot be checked
-(another host, Windows); transfers renew it when they start and as bytes flow."""
+"""How long a claim stays valid without renewal where no owner lock can be checked
+(Windows, whose claims are pid-based); transfers renew it when they start and as
+bytes flow."""
 
-_SCHEMA_VERSION = 1
+_SCHEMA_VERSION = 2
 _BUSY_TIMEOUT_MS = 30_000
+_TRACKER_PATH_ENV = "METHODIC_TRACKER_PATH"
+_NEARLY_FULL_BYTES = 64 * 1024  # less free than a few journal pages: an I/O error means "full"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS uploads (
@@ -68,7 +92,8 @@ CREATE TABLE IF NOT EXISTS uploads (
     claim_pid      INTEGER,
     claim_host     TEXT,
     claim_boot     TEXT,
-    claim_expires  REAL
+    claim_expires  REAL,
+    claim_owner    TEXT
 );
 CREATE INDEX IF NOT EXISTS uploads_run ON uploads (run_id);
 CREATE TABLE IF NOT EXISTS components (
@@ -85,13 +110,46 @@ CREATE TABLE IF NOT EXISTS components (
 );
 """
 
+# Primary SQLite result codes (``sqlite3.Error.sqlite_errorcode & 0xFF``) -> what to do.
+_DAMAGED = (
+    "it is damaged or not an upload journal: move it aside (uploads it recorded cannot "
+    "be resumed) and methodic starts a new one there"
+)
+_NOT_WRITABLE = (
+    "it cannot be written: make the file and its directory writable, or give the Run "
+    "another tracker (UploadTracker(path), or METHODIC_TRACKER_PATH)"
+)
+_FULL = "its filesystem is full: free space there, or give the Run a tracker on another disk"
+_REMEDIES = {
+    3: _NOT_WRITABLE,  # SQLITE_PERM
+    5: "another process kept it locked for 30 s: retry, or find the process holding it",
+    6: "another process kept it locked for 30 s: retry, or find the process holding it",
+    8: _NOT_WRITABLE,  # SQLITE_READONLY
+    10: "reading or writing it failed (I/O error): check the disk, or move the file aside",
+    11: _DAMAGED,  # SQLITE_CORRUPT
+    13: _FULL,  # SQLITE_FULL
+    14: _NOT_WRITABLE,  # SQLITE_CANTOPEN
+    23: _NOT_WRITABLE,  # SQLITE_AUTH
+    26: _DAMAGED,  # SQLITE_NOTADB
+}
+_ERRNO_REMEDIES = {
+    errno.EACCES: _NOT_WRITABLE,
+    errno.EPERM: _NOT_WRITABLE,
+    errno.EROFS: _NOT_WRITABLE,
+    errno.ENOSPC: _FULL,
+    errno.EDQUOT: _FULL,
+}
+
 
 def default_tracker_path() -> Path:
     """Where a Run keeps its tracker when none is given.
 
-    ``$XDG_CACHE_HOME/methodic/uploads.sqlite3``, falling back to
-    ``~/.cache/methodic/uploads.sqlite3``.
+    ``$METHODIC_TRACKER_PATH`` if set, else ``$XDG_CACHE_HOME/methodic/uploads.sqlite3``,
+    falling back to ``~/.cache/methodic/uploads.sqlite3``.
     """
+    explicit = os.environ.get(_TRACKER_PATH_ENV)
+    if explicit:
+        return Path(explicit)
     cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(cache) / "methodic" / "uploads.sqlite3"
 
@@ -152,12 +210,15 @@ class TrackedUpload:
 class UploadTracker:
     """SQLite journal of uploads, safe for several threads and processes at once.
 
-    The file is opened lazily in WAL mode. One connection per process is shared by its
-    threads under a lock (every transaction is a few statements long), and a forked
-    child opens its own.
+    Constructing one touches no file: the journal is opened (in WAL mode) on first
+    use. One connection per process is shared by its threads under a lock (every
+    transaction is a few statements long), and a forked child opens its own.
 
         with UploadTracker(tmp / "uploads.sqlite3") as tracker:
             assert tracker.incomplete() == []
+
+    Raises ``TrackerError`` (with ``path`` and the ``sqlite3`` error as
+    ``__cause__``) whenever the file cannot be used.
     """
 
     def __init__(
@@ -170,6 +231,7 @@ class UploadTracker:
         self._lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
         self._conn_pid: int | None = None
+        self._owner: _OwnerLock | None = None
         self._host = socket.gethostname()
         self._boot = _boot_id()
 
@@ -183,12 +245,20 @@ class UploadTracker:
         self.close()
 
     def close(self) -> None:
-        """Close this process's connection; the tracker reopens it if used again."""
+        """Close this process's connection; the tracker reopens it if used again.
+
+        Claims stay alive: they end with this tracker object (or its process).
+        """
         with self._lock:
             if self._conn is not None and self._conn_pid == os.getpid():
                 self._conn.close()
             self._conn = None
             self._conn_pid = None
+
+    @property
+    def owners_dir(self) -> Path:
+        """The directory of the lock files that keep live owners' claims alive."""
+        return self.path.with_name(self.path.name + "-owners")
 
     # -- journal steps -------------------------------------------------------------
 
@@ -214,13 +284,13 @@ class UploadTracker:
         if len(set(names)) != len(names):
             raise ValueError(f"duplicate component names: {sorted(names)}")
         key = key or f"methodic-upload-{uuid.uuid4()}"
-        token = uuid.uuid4().hex
         now = time.time()
         with self._transaction() as conn:
+            claim = self._new_claim(now)
             conn.execute(
                 "INSERT INTO uploads (key, kind, name, run_id, experiment_id, metadata,"
-                " created_at, claim_token, claim_pid, claim_host, claim_boot, claim_expires)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " created_at, claim_token, claim_pid, claim_host, claim_boot, claim_expires,"
+                " claim_owner) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     key,
                     kind,
@@ -229,11 +299,7 @@ class UploadTracker:
                     experiment_id,
                     json.dumps(dict(metadata)) if metadata is not None else None,
                     now,
-                    token,
-                    os.getpid(),
-                    self._host,
-                    self._boot,
-                    now + self.lease,
+                    *claim,
                 ),
             )
             conn.executemany(
@@ -264,7 +330,9 @@ class UploadTracker:
     def discard(self, key: str) -> None:
         """Drop an upload from the journal: once its asset is ready (finished rows are
         pruned), or when you no longer want it (e.g. its files are gone)."""
-        with self._transaction() as conn:
+        with self._existing() as conn:
+            if conn is None:
+                return
             conn.execute("DELETE FROM components WHERE upload_key = ?", (key,))
             conn.execute("DELETE FROM uploads WHERE key = ?", (key,))
 
@@ -293,35 +361,40 @@ class UploadTracker:
         """Take the upload for this caller, unless a live owner holds it.
 
         Returns the record (with our ``claim_token``), or ``None`` when the upload is
-        gone or another live claimant holds it. On this host the owner's pid decides:
-        a claim is taken over once its process is gone (or died in an earlier boot),
-        and never while it lives, renewed or not; a claim of this very process is
-        alive (another thread holds it). Only where the pid cannot be checked
-        (another host sharing the file, Windows) does an expired lease free it.
+        gone or a live owner holds it. An owner is a tracker object: its claims live
+        exactly as long as its lock file beside the journal stays locked, which the
+        kernel ends with its process. So a claim is taken over as soon as its process
+        is gone (whatever pid the next process gets), and never while it lives,
+        renewed or not; a claim of this tracker, or of another tracker object in this
+        process, is alive (another thread or handle holds it). Without ``fcntl``
+        (Windows) the owner's pid decides on its own host, and elsewhere an expired
+        lease.
         """
-        token = uuid.uuid4().hex
         now = time.time()
-        with self._transaction() as conn:
+        with self._existing() as conn:
+            if conn is None:
+                return None
             row = conn.execute(
-                "SELECT claim_token, claim_pid, claim_host, claim_boot, claim_expires"
-                " FROM uploads WHERE key = ?",
+                "SELECT claim_token, claim_owner, claim_pid, claim_host, claim_boot,"
+                " claim_expires FROM uploads WHERE key = ?",
                 (key,),
             ).fetchone()
             if row is None:
                 return None
-            held_token, pid, host, boot, expires = row
-            if held_token is not None and self._claim_alive(pid, host, boot, expires, now):
+            if row[0] is not None and self._claim_alive(*row[1:], now=now):
                 return None
             conn.execute(
                 "UPDATE uploads SET claim_token = ?, claim_pid = ?, claim_host = ?,"
-                " claim_boot = ?, claim_expires = ? WHERE key = ?",
-                (token, os.getpid(), self._host, self._boot, now + self.lease, key),
+                " claim_boot = ?, claim_expires = ?, claim_owner = ? WHERE key = ?",
+                (*self._new_claim(now), key),
             )
             return self._load(conn, key)
 
     def renew(self, key: str, token: str) -> bool:
         """Extend our lease; ``False`` if the claim is no longer ours."""
-        with self._transaction() as conn:
+        with self._existing() as conn:
+            if conn is None:
+                return False
             cursor = conn.execute(
                 "UPDATE uploads SET claim_expires = ? WHERE key = ? AND claim_token = ?",
                 (time.time() + self.lease, key, token),
@@ -330,10 +403,13 @@ class UploadTracker:
 
     def release(self, key: str, token: str) -> None:
         """Give up our claim so another caller (or a later resume) can take the upload."""
-        with self._transaction() as conn:
+        with self._existing() as conn:
+            if conn is None:
+                return
             conn.execute(
                 "UPDATE uploads SET claim_token = NULL, claim_pid = NULL, claim_host = NULL,"
-                " claim_boot = NULL, claim_expires = NULL WHERE key = ? AND claim_token = ?",
+                " claim_boot = NULL, claim_expires = NULL, claim_owner = NULL"
+                " WHERE key = ? AND claim_token = ?",
                 (key, token),
             )
 
@@ -341,12 +417,14 @@ class UploadTracker:
 
     def get(self, key: str) -> TrackedUpload | None:
         """The record for ``key``, or ``None`` once it has finished (or never existed)."""
-        with self._transaction() as conn:
-            return self._load(conn, key)
+        with self._existing() as conn:
+            return None if conn is None else self._load(conn, key)
 
     def incomplete(self, *, run_id: str | None = None) -> list[TrackedUpload]:
         """Every unfinished upload (of one run, if given), oldest first."""
-        with self._transaction() as conn:
+        with self._existing() as conn:
+            if conn is None:
+                return []
             if run_id is None:
                 keys = conn.execute("SELECT key FROM uploads ORDER BY created_at, key")
             else:
@@ -389,7 +467,41 @@ class UploadTracker:
 
     # -- internals ------------------------------------------------------------------
 
+    def _new_claim(self, now: float) -> tuple[str, int, str, str | None, float, str | None]:
+        """Column values (token, pid, host, boot, expires, owner) of a claim of ours."""
+        owner = self._owner_token()
+        return (uuid.uuid4().hex, os.getpid(), self._host, self._boot, now + self.lease, owner)
+
+    def _owner_token(self) -> str | None:
+        """This tracker's owner token, creating its lock file on first use (lock held)."""
+        if _fcntl is None:
+            return None
+        owner = self._owner
+        if owner is None or owner.pid != os.getpid():
+            # A forked child is a new owner: the parent's claims are not its own.
+            owner = self._owner = _OwnerLock.create(self.owners_dir)
+        return owner.token
+
     def _claim_alive(
+        self,
+        owner: str | None,
+        pid: int | None,
+        host: str | None,
+        boot: str | None,
+        expires: float | None,
+        *,
+        now: float,
+    ) -> bool:
+        if owner is not None and _fcntl is not None:
+            me = self._owner
+            if me is not None and me.pid == os.getpid() and owner == me.token:
+                # Another thread holds it through this tracker (say, a queued
+                # background upload): alive however long it has waited.
+                return True
+            return _owner_alive(self.owners_dir, owner)
+        return self._legacy_claim_alive(pid, host, boot, expires, now)
+
+    def _legacy_claim_alive(
         self,
         pid: int | None,
         host: str | None,
@@ -397,35 +509,79 @@ class UploadTracker:
         expires: float | None,
         now: float,
     ) -> bool:
+        """Claims without an owner lock (Windows): pid, host and boot id, else the lease.
+
+        Weaker than a lock: a new process that got the same pid (a restarted
+        container's pid 1) would look like the dead owner.
+        """
         if host == self._host and pid is not None:
             if boot is not None and self._boot is not None and boot != self._boot:
                 return False  # the owner died with an earlier boot of this machine
             if pid == os.getpid():
-                # Another thread of this process holds it (say, a queued background
-                # upload): alive however long it has waited.
                 return True
             if os.name != "nt":
-                # The pid decides, not the lease: a live owner keeps its upload even
-                # if it has not renewed lately, and a dead one loses it at once.
                 return _pid_alive(pid)
         # Another machine sharing the file, or Windows (where probing a pid with
         # os.kill would send CTRL_C_EVENT): only the lease tells us anything.
         return expires is not None and expires > now
 
     @contextmanager
+    def _existing(self) -> Iterator[sqlite3.Connection | None]:
+        """A transaction if the journal exists; ``None`` (and no file created) if not."""
+        if not self._connected() and not self.path.exists():
+            yield None
+            return
+        with self._transaction() as conn:
+            yield conn
+
+    @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """``BEGIN IMMEDIATE`` ... ``COMMIT`` on this process's connection."""
         with self._lock:
-            conn = self._connection()
-            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn = self._connection()
+                conn.execute("BEGIN IMMEDIATE")
+            except (sqlite3.Error, OSError) as err:
+                raise self._error(err) from err
             try:
                 yield conn
                 conn.execute("COMMIT")
-            except BaseException:
+            except BaseException as err:
                 # COMMIT itself can fail (a deferred constraint, SQLITE_BUSY, a full
                 # disk) and leave the transaction open: every later BEGIN would fail.
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
+                try:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                except sqlite3.Error as rollback_err:
+                    raise self._error(rollback_err) from err
+                if isinstance(err, (sqlite3.Error, OSError)):
+                    raise self._error(err) from err
                 raise
+
+    def _connected(self) -> bool:
+        return self._conn is not None and self._conn_pid == os.getpid()
+
+    def _error(self, err: BaseException) -> TrackerError:
+        """The ``TrackerError`` for a failure of this journal: what failed, what to do."""
+        if isinstance(err, TrackerError):
+            return err
+        remedy = _DAMAGED
+        if isinstance(err, sqlite3.Error):
+            code = getattr(err, "sqlite_errorcode", None)
+            if code is not None:
+                remedy = _REMEDIES.get(code & 0xFF, remedy)
+            if code is not None and code & 0xFF == 10 and self._disk_full():
+                remedy = _FULL  # SQLite reports ENOSPC while growing its -shm as I/O
+        elif isinstance(err, OSError) and err.errno is not None:
+            remedy = _ERRNO_REMEDIES.get(err.errno, _NOT_WRITABLE)
+        return TrackerError(f"upload journal {self.path}: {err}; {remedy}", self.path)
+
+    def _disk_full(self) -> bool:
+        try:
+            fs = os.statvfs(self.path.parent)
+        except (OSError, AttributeError):  # AttributeError: no statvfs on Windows
+            return False
+        return fs.f_bavail * fs.f_frsize < _NEARLY_FULL_BYTES
 
     def _connection(self) -> sqlite3.Connection:
         pid = os.getpid()
@@ -444,24 +600,17 @@ class UploadTracker:
             conn.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
             mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             if str(mode).lower() != "wal":
-                raise sqlite3.OperationalError(
-                    f"{self.path}: could not enable WAL mode (got {mode!r}); "
-                    "put the tracker on a local filesystem"
+                raise TrackerError(
+                    f"upload journal {self.path}: could not enable WAL mode (got {mode!r}); "
+                    "put the tracker on a local filesystem",
+                    self.path,
                 )
             # FULL: a committed journal step survives power loss, not just a SIGKILL.
             conn.execute("PRAGMA synchronous = FULL")
             conn.execute("PRAGMA foreign_keys = ON")
             conn.execute("BEGIN IMMEDIATE")
             try:
-                version = conn.execute("PRAGMA user_version").fetchone()[0]
-                if version > _SCHEMA_VERSION:
-                    raise sqlite3.OperationalError(
-                        f"{self.path} was written by a newer methodic (schema {version})"
-                    )
-                for statement in _SCHEMA.split(";"):
-                    if statement.strip():
-                        conn.execute(statement)
-                conn.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
+                self._migrate(conn)
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
@@ -471,6 +620,23 @@ class UploadTracker:
             raise
         self._conn, self._conn_pid = conn, pid
         return conn
+
+    def _migrate(self, conn: sqlite3.Connection) -> None:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > _SCHEMA_VERSION:
+            raise TrackerError(
+                f"upload journal {self.path} was written by a newer methodic (schema "
+                f"{version}): upgrade methodic, or move the file aside (uploads it recorded "
+                "cannot then be resumed)",
+                self.path,
+            )
+        for statement in _SCHEMA.split(";"):
+            if statement.strip():
+                conn.execute(statement)
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(uploads)")}
+        if "claim_owner" not in columns:  # schema 1: claims had no owner lock
+            conn.execute("ALTER TABLE uploads ADD COLUMN claim_owner TEXT")
+        conn.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
 
     @staticmethod
     def _load(conn: sqlite3.Connection, key: str) -> TrackedUpload | None:
@@ -511,6 +677,131 @@ class UploadTracker:
             claim_pid=row[9],
             claim_expires=row[10],
         )
+
+
+class _OwnerLock:
+    """A claim owner: a file named by a random token, ``flock``-ed for the owner's life.
+
+    The file appears under its final name already locked (created under a temporary
+    name, locked, then renamed), so a file there that nobody has locked belongs to a
+    dead owner, and whoever finds it so may delete it. ``flock`` locks belong to the
+    open file, not the process: another tracker object in this same process gets a
+    conflict too, so its claims are as alive as another process's.
+    """
+
+    _live: ClassVar[weakref.WeakSet[_OwnerLock]] = weakref.WeakSet()
+
+    def __init__(self, token: str, fd: int, path: Path) -> None:
+        self.token = token
+        self.fd: int | None = fd
+        self.path = path
+        self.pid = os.getpid()
+        # Removed when the tracker is collected or the interpreter exits; a killed
+        # process leaves its file unlocked, and the next owner sweeps it.
+        self._finalizer = weakref.finalize(self, _drop_owner_file, fd, path, self.pid)
+        _OwnerLock._live.add(self)
+
+    @classmethod
+    def create(cls, directory: Path) -> _OwnerLock:
+        assert _fcntl is not None
+        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        _sweep_dead_owners(directory)
+        token = uuid.uuid4().hex
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".new-")
+        try:
+            _fcntl.flock(fd, _fcntl.LOCK_EX | _fcntl.LOCK_NB)  # nobody else knows the file
+            final = directory / token
+            os.rename(tmp, final)
+        except BaseException:
+            os.close(fd)
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+        return cls(token, fd, final)
+
+    def forget_inherited(self) -> None:
+        """In a forked child: close the copy of the parent's descriptor.
+
+        The parent keeps its lock (it holds its own descriptor of the same open file);
+        the child must not, or the parent's claims would outlive the parent.
+        """
+        if self.fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(self.fd)
+            self.fd = None
+        self._finalizer.detach()
+
+
+def _drop_owner_file(fd: int, path: Path, pid: int) -> None:
+    if os.getpid() != pid:
+        return  # a forked child: the file and lock are its parent's
+    with contextlib.suppress(OSError):
+        os.unlink(path)
+    with contextlib.suppress(OSError):
+        os.close(fd)
+
+
+def _after_fork_in_child() -> None:
+    for owner in list(_OwnerLock._live):
+        owner.forget_inherited()
+
+
+if _fcntl is not None:
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def _owner_alive(directory: Path, token: str) -> bool:
+    """Whether the owner ``token`` lives: someone holds the lock on its file.
+
+    A dead owner's file is deleted on the way (while we hold its lock, so no one can
+    be relying on it).
+    """
+    assert _fcntl is not None
+    if not token or "/" in token or token.startswith("."):
+        return False  # not a token we wrote
+    path = directory / token
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return True  # cannot look (another user's file): assume the owner lives
+    try:
+        try:
+            _fcntl.flock(fd, _fcntl.LOCK_EX | _fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+        return False
+    finally:
+        os.close(fd)
+
+
+def _sweep_dead_owners(directory: Path) -> None:
+    """Delete the lock files of owners that died (SIGKILL leaves them behind)."""
+    assert _fcntl is not None
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return
+    for name in names:
+        path = directory / name
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except OSError:
+            continue
+        try:
+            if name.startswith(".new-") and time.time() - os.fstat(fd).st_mtime < 60:
+                continue  # being born: locked an instant after it was created
+            _fcntl.flock(fd, _fcntl.LOCK_EX | _fcntl.LOCK_NB)
+        except OSError:
+            pass  # a live owner
+        else:
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+        finally:
+            os.close(fd)
 
 
 def _pid_alive(pid: int) -> bool:

@@ -38,7 +38,9 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from methodic.errors import (
     APIError,
     ChronicleError,
+    NotFoundError,
     PermissionDeniedError,
+    TrackerError,
     UploadError,
 )
 from methodic.tracker import (
@@ -46,7 +48,6 @@ from methodic.tracker import (
     TrackedComponent,
     TrackedUpload,
     UploadTracker,
-    default_tracker_path,
 )
 from methodic.types import Asset, ComponentSpec, PresignedAsset
 
@@ -87,6 +88,11 @@ _T = TypeVar("_T")
 # at once, drops its journal entry on them: on resume the same status may come from a
 # misconfigured base URL or a proxy, and dropping would lose the upload for good.
 _PERMANENT_CREATE_STATUSES = frozenset({400, 404, 413, 422})
+# On resume, a create refused with one of these, by a server that shows it knows the
+# upload's run (or experiment), can never succeed: the entry is dropped.
+_REFUSED_FOR_GOOD_STATUSES = _PERMANENT_CREATE_STATUSES | {409}
+# Asset states an upload can still be completed from.
+_COMPLETABLE_STATES = frozenset({"pending", "ready"})
 
 
 def tqdm_progress(desc: str | None = None, **tqdm_kwargs: Any) -> ProgressCallback:
@@ -430,7 +436,7 @@ class UploadEngine:
             prepared._progress = state
             self._put_all(record, record.components, prepared.upload_urls, prepared.asset.id, state)
             return self._finalize(record, prepared.asset.id)
-        except UploadError:
+        except (UploadError, TrackerError):
             raise
         except Exception as err:
             raise UploadError(f"upload of {_label(record)} failed: {err}") from err
@@ -440,23 +446,33 @@ class UploadEngine:
     def resume(
         self, upload: TrackedUpload, *, progress: ProgressCallback | None = None
     ) -> Asset | None:
-        """Finish an upload found in the journal; ``None`` if a live process holds it.
+        """Finish an upload found in the journal.
 
         The server decides what is left: the asset is (re)created with the stored
         idempotency key if needed, components it already stores with the registered
         size and sha256 are skipped, fresh URLs are fetched, and a local file that
         changed since registration is refused.
 
-        An error response never drops the upload from the journal (a wrong base URL
-        or a proxy can answer 404 for an asset that exists): ``UploadError`` is raised
-        and the upload stays for a later resume or an explicit ``tracker.discard``.
+        Returns ``None`` if a live owner holds the upload, or if it can never
+        complete and was dropped from the journal (logged on the ``methodic``
+        logger): Chronicle refuses to create its asset or no longer has it (404) or
+        the asset is in a state nothing can complete — each only once Chronicle has
+        shown it knows the upload's run, since a wrong base URL or a proxy can answer
+        404 too — or its run has finished and its local files are gone or changed.
+        Any other failure raises ``UploadError`` and the upload stays for a later
+        resume or an explicit ``tracker.discard``.
         """
         record = self.tracker.claim(upload.key)
         if record is None:
             return None
         try:
             return self._resume_claimed(record, progress)
-        except UploadError:
+        except _LocalFileError as err:
+            if self._run_finished(record):
+                self._drop(record, f"its run has finished and {err}")
+                return None
+            raise
+        except (UploadError, TrackerError):
             raise
         except Exception as err:
             raise UploadError(f"resuming {_label(record)} failed: {err}") from err
@@ -472,17 +488,71 @@ class UploadEngine:
 
     # -- steps ----------------------------------------------------------------------
 
-    def _resume_claimed(self, record: TrackedUpload, progress: ProgressCallback | None) -> Asset:
+    def _resume_claimed(
+        self, record: TrackedUpload, progress: ProgressCallback | None
+    ) -> Asset | None:
         asset_id = record.asset_id
         if asset_id is None:
             # Crashed around POST /assets: repeating it with the same key returns the
             # asset if the first request got through, or creates it now.
             for component in record.components:
                 _check_unchanged(record, component)
-            presigned = self._create(record, drop_if_invalid=False)
+            try:
+                presigned = self._create(record, drop_if_invalid=False)
+            except UploadError as err:
+                refusal = err.__cause__
+                if (
+                    isinstance(refusal, APIError)
+                    and refusal.status_code in _REFUSED_FOR_GOOD_STATUSES
+                    and self._target_known(record)
+                ):
+                    self._drop(record, f"Chronicle refuses to create its asset: {refusal}")
+                    return None
+                raise
             asset_id = presigned.asset.id
             self.tracker.set_asset_id(record.key, asset_id)
-        return self._complete(record, self._get_asset(record, asset_id), progress)
+        try:
+            asset = self._get_asset(record, asset_id)
+        except UploadError as err:
+            if isinstance(err.__cause__, NotFoundError) and self._target_known(record):
+                self._drop(record, f"its asset {asset_id} no longer exists")
+                return None
+            raise
+        if asset.state not in _COMPLETABLE_STATES:
+            self._drop(record, f"its asset {asset_id} is {asset.state}")
+            return None
+        return self._complete(record, asset, progress)
+
+    def _target_known(self, record: TrackedUpload) -> bool:
+        """Whether Chronicle (not a proxy, not a wrong base URL) knows the upload's owner."""
+        try:
+            if record.run_id is not None:
+                self.chronicle.runs.get(record.run_id)
+            elif record.experiment_id is not None:
+                self.chronicle.experiments.get(record.experiment_id)
+            else:
+                return False
+        except ChronicleError:
+            return False
+        return True
+
+    def _run_finished(self, record: TrackedUpload) -> bool:
+        if record.run_id is None:
+            return False
+        try:
+            return self.chronicle.runs.get(record.run_id).state in ("succeeded", "failed")
+        except ChronicleError:
+            return False
+
+    def _drop(self, record: TrackedUpload, why: str) -> None:
+        logger.warning(
+            "dropping %s (tracker key %s) from %s: it can never complete: %s",
+            _label(record),
+            record.key,
+            self.tracker.path,
+            why,
+        )
+        self.tracker.discard(record.key)
 
     def _get_asset(self, record: TrackedUpload, asset_id: str) -> Asset:
         try:
@@ -638,8 +708,9 @@ class UploadEngine:
             return
         if not self.tracker.renew(record.key, record.claim_token):
             raise UploadError(
-                f"{_label(record)}: lost the claim on upload {record.key!r} (its lease ran "
-                f"out and another process took it over); stopping so it is sent only once"
+                f"{_label(record)}: lost the claim on upload {record.key!r} (another process "
+                f"took it over: it found this one dead, or its lease ran out); stopping so it is "
+                f"sent only once"
             )
 
     def _release(self, record: TrackedUpload) -> None:
@@ -680,16 +751,20 @@ class _UrlRefresher:
         return url
 
 
+class _LocalFileError(UploadError):
+    """A registered local file is gone or changed: only its owner can put it back."""
+
+
 def _check_unchanged(record: TrackedUpload, component: TrackedComponent) -> None:
     try:
         st = os.stat(component.path)
     except OSError as err:
-        raise UploadError(
+        raise _LocalFileError(
             f"{_label(record)}: component {component.name!r}: cannot read {component.path}: "
             f"{err}. Restore the file, or drop the upload with tracker.discard({record.key!r})"
         ) from err
     if (st.st_size, st.st_mtime_ns) != (component.size, component.mtime_ns):
-        raise UploadError(_changed_message(record, component))
+        raise _LocalFileError(_changed_message(record, component))
 
 
 def _changed_message(record: TrackedUpload, component: TrackedComponent) -> str:
@@ -932,19 +1007,34 @@ class UploadManager:
         self,
         *,
         run_id: str | None = None,
+        resumes_from: Callable[[], str | None] | None = None,
         progress: ProgressArg = None,
         tracker: UploadTracker | None = None,
     ) -> list[Asset]:
         """Finish the journal's incomplete uploads (of ``run_id``, or all of them).
 
-        Returns the assets it completed; uploads a live owner holds are left to it.
-        If some cannot be finished the others still are, then ``UploadError`` is
-        raised for the first failure.
+        With ``resumes_from``, the uploads of the run it names (``run_id``'s
+        ``resume_from_run_id``) are finished too, finished run or not: it is asked
+        only if the journal holds uploads of other runs. Returns the assets it
+        completed; uploads a live owner holds are left to it, and uploads that can
+        never complete are dropped with a log line. If some cannot be finished the
+        others still are, then ``UploadError`` is raised for the first failure.
         """
         engine = self.engine(tracker)
+        unfinished = engine.tracker.incomplete()
+        if run_id is not None:
+            runs = {run_id}
+            if resumes_from is not None and any(u.run_id not in runs for u in unfinished):
+                # A successor also finishes what its predecessor left (Chronicle
+                # accepts assets of a finished run): typically the checkpoint it
+                # resumes from.
+                predecessor = resumes_from()
+                if predecessor is not None:
+                    runs.add(predecessor)
+            unfinished = [u for u in unfinished if u.run_id in runs]
         assets: list[Asset] = []
         failures: list[UploadError] = []
-        for upload in engine.tracker.incomplete(run_id=run_id):
+        for upload in unfinished:
             # Per upload: "tqdm" draws one bar for each, named after its asset.
             callback = resolve_progress(progress, desc=upload.name)
             try:
@@ -995,15 +1085,21 @@ class UploadManager:
                 f"failed, so the run was not marked succeeded (resume_uploads() can finish "
                 f"them): {failures[0]}"
             ) from failures[0]
-        journal = self._existing_journal(tracker)
-        if journal is not None:
+        journal = self.engine(tracker).tracker
+        try:
             leftover = journal.incomplete(run_id=run_id)
-            if leftover:
-                names = ", ".join(f"{u.kind}/{u.name}" for u in leftover)
-                raise UploadError(
-                    f"run {run_id} still has {len(leftover)} unfinished upload(s) in "
-                    f"{journal.path} ({names}); call resume_uploads() before succeed()"
-                )
+        except TrackerError as err:
+            # An unreadable journal must not fail every run on the host: what it
+            # recorded cannot be resumed from it anyway, and this client's own
+            # uploads of the run were awaited above.
+            logger.warning("run %s: cannot check for unfinished uploads: %s", run_id, err)
+            leftover = []
+        if leftover:
+            names = ", ".join(f"{u.kind}/{u.name}" for u in leftover)
+            raise UploadError(
+                f"run {run_id} still has {len(leftover)} unfinished upload(s) in "
+                f"{journal.path} ({names}); call resume_uploads() before succeed()"
+            )
 
     def shutdown(self, *, wait: bool = True) -> None:
         """Stop taking uploads; with ``wait``, finish the queued background ones first.
@@ -1080,15 +1176,3 @@ class UploadManager:
             return self._chronicle.assets.get(asset_id).state == "ready"
         except ChronicleError:
             return False
-
-    def _existing_journal(self, tracker: UploadTracker | None) -> UploadTracker | None:
-        """The journal to check for leftovers; ``None`` if the default one was never made."""
-        if tracker is not None:
-            return tracker
-        with self._lock:
-            if self._default is not None:
-                return self._default
-        # A run that uploaded nothing must not create (or trip over) the default file.
-        if not default_tracker_path().exists():
-            return None
-        return self.default_tracker

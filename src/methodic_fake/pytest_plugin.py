@@ -37,21 +37,27 @@ def _methodic_fake_server() -> Iterator[FakeChronicle]:
 
 
 @pytest.fixture
-def methodic_fake(_methodic_fake_server: FakeChronicle) -> Iterator[FakeChronicle]:
+def methodic_fake(
+    _methodic_fake_server: FakeChronicle, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[FakeChronicle]:
     """A fresh fake Chronicle for this test.
 
     State, faults, clock and search setting are reset; `CHRONICLE_BASE_URL` and
     `CHRONICLE_API_KEY` (the worker key) point bare `Chronicle()` at it for the
-    duration of the test. Use `methodic_fake.client("researcher")` to set up data.
+    duration of the test, and `METHODIC_TRACKER_PATH` points the default upload
+    journal at a fresh temporary file, so nothing is written under `$HOME`. Use
+    `methodic_fake.client("researcher")` to set up data.
     """
     from methodic_fake.harness import SessionFakeView
 
     # A per-test view: a test cannot stop (or `with`-exit) the session's server.
     fake = SessionFakeView(_methodic_fake_server)
     fake.reset()
+    journal = tmp_path_factory.mktemp("methodic-journal") / "uploads.sqlite3"
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("CHRONICLE_BASE_URL", fake.base_url)
         patch.setenv("CHRONICLE_API_KEY", fake.worker_key)
+        patch.setenv("METHODIC_TRACKER_PATH", str(journal))
         try:
             yield fake
         finally:

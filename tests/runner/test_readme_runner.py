@@ -73,6 +73,8 @@ class Runner:
             CHRONICLE_API_KEY=fake.worker_key,
             XDG_CACHE_HOME=str(workdir / "cache"),
         )
+        # The journal where a user's would be: the default path, under the cache home.
+        self.env.pop("METHODIC_TRACKER_PATH", None)
 
     def spawn(self, run_id: str) -> subprocess.Popen[str]:
         code = f"run_id = {run_id!r}\n" + self.snippet

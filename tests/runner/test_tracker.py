@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from methodic import TrackerError
+from methodic import tracker as tracker_module
 from methodic.tracker import (
     ComponentFile,
     TrackedComponent,
@@ -120,7 +122,27 @@ def test_file_is_in_wal_mode_with_schema(tracker: UploadTracker) -> None:
     _register(tracker)
     with sqlite3.connect(tracker.path) as raw:
         assert raw.execute("PRAGMA journal_mode").fetchone() == ("wal",)
-        assert raw.execute("PRAGMA user_version").fetchone() == (1,)
+        assert raw.execute("PRAGMA user_version").fetchone() == (2,)
+
+
+def test_a_schema_1_journal_is_upgraded_in_place(tmp_path: Path) -> None:
+    db = tmp_path / "uploads.sqlite3"
+    with sqlite3.connect(db) as raw:
+        raw.execute(
+            "CREATE TABLE uploads (key TEXT PRIMARY KEY, kind TEXT NOT NULL, name TEXT NOT NULL,"
+            " run_id TEXT, experiment_id TEXT, metadata TEXT, asset_id TEXT,"
+            " created_at REAL NOT NULL, claim_token TEXT, claim_pid INTEGER, claim_host TEXT,"
+            " claim_boot TEXT, claim_expires REAL)"
+        )
+        raw.execute(
+            "INSERT INTO uploads (key, kind, name, created_at) VALUES ('old', 'output', 'x', 1)"
+        )
+        raw.execute("PRAGMA user_version = 1")
+    with UploadTracker(db) as tracker:
+        assert [u.key for u in tracker.incomplete()] == ["old"]
+        assert tracker.claim("old") is not None  # unclaimed: ours now, with an owner lock
+    with sqlite3.connect(db) as raw:
+        assert raw.execute("SELECT claim_owner IS NOT NULL FROM uploads").fetchone() == (1,)
 
 
 def test_rejects_bad_registrations(tracker: UploadTracker) -> None:
@@ -134,8 +156,9 @@ def test_rejects_bad_registrations(tracker: UploadTracker) -> None:
 def test_a_failed_transaction_leaves_nothing_behind(tracker: UploadTracker) -> None:
     upload = _register(tracker)
     # Same key again: the uploads insert fails, and the whole step must roll back.
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(TrackerError) as caught:
         tracker.register(kind="output", name="x", components=[_component("z")], key=upload.key)
+    assert isinstance(caught.value.__cause__, sqlite3.IntegrityError)
     assert tracker.incomplete() == [upload]
 
 
@@ -150,6 +173,24 @@ def test_default_path_follows_xdg_cache_home(
     monkeypatch.delenv("XDG_CACHE_HOME")
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     assert default_tracker_path() == tmp_path / "home" / ".cache" / "methodic" / "uploads.sqlite3"
+    # An explicit path wins (the methodic_fake fixture sets one per test).
+    monkeypatch.setenv("METHODIC_TRACKER_PATH", str(tmp_path / "explicit.sqlite3"))
+    assert default_tracker_path() == tmp_path / "explicit.sqlite3"
+
+
+def test_a_tracker_touches_no_file_until_it_records_something(tmp_path: Path) -> None:
+    db = tmp_path / "deep" / "uploads.sqlite3"
+    with UploadTracker(db) as tracker:
+        # Queries on a journal that does not exist answer "nothing" without creating it.
+        assert tracker.incomplete() == []
+        assert tracker.get("k") is None and tracker.claim("k") is None
+        assert tracker.find_unfinished(kind="o", name="n", components=[_component("a")]) is None
+        tracker.discard("k")
+        assert tracker.renew("k", "t") is False
+        tracker.release("k", "t")
+        assert not (tmp_path / "deep").exists()
+        _register(tracker)
+    assert db.exists()
 
 
 def test_claim_held_by_another_thread_of_this_process_is_respected(
@@ -170,16 +211,22 @@ def test_claim_of_unknown_key_is_none(tracker: UploadTracker) -> None:
     assert tracker.claim("methodic-upload-missing") is None
 
 
-def test_expired_lease_of_another_host_is_taken_over_and_old_owner_loses_it(
-    tmp_path: Path,
-) -> None:
+@pytest.fixture
+def without_locks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fallback where fcntl is missing (Windows): claims are pid, host and lease."""
+    monkeypatch.setattr(tracker_module, "_fcntl", None)
+
+
+@pytest.mark.usefixtures("without_locks")
+def test_without_locks_expired_lease_of_another_host_is_taken_over(tmp_path: Path) -> None:
     db = tmp_path / "uploads.sqlite3"
-    with UploadTracker(db, lease=0.05) as short, UploadTracker(db) as other:
+    # A lease long enough that a loaded machine still checks within it.
+    with UploadTracker(db, lease=1.0) as short, UploadTracker(db) as other:
         short._host = "another-host"  # its pid cannot be checked from here: the lease decides
         upload = _register(short)
         assert upload.claim_token is not None
         assert other.claim(upload.key) is None  # lease still running
-        time.sleep(0.1)
+        time.sleep(1.1)
         taken = other.claim(upload.key)
         assert taken is not None
         assert short.renew(upload.key, upload.claim_token) is False
@@ -220,9 +267,12 @@ def test_live_process_claim_blocks_until_it_is_killed(tmp_path: Path) -> None:
         assert taken.name == "held"
 
 
-def test_claim_from_an_earlier_boot_is_dead(tmp_path: Path) -> None:
+def test_without_locks_a_claim_from_an_earlier_boot_is_dead(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     db = tmp_path / "uploads.sqlite3"
     child, key = _spawn_holder(db)
+    monkeypatch.setattr(tracker_module, "_fcntl", None)  # the holder's lock is not looked at
     try:
         with UploadTracker(db) as tracker:
             assert tracker.claim(key) is None
@@ -320,7 +370,7 @@ def test_forked_child_opens_its_own_connection(tracker: UploadTracker) -> None:
 def test_a_failed_commit_leaves_no_transaction_open(tracker: UploadTracker) -> None:
     _register(tracker)
     # A deferred constraint is only checked by COMMIT, which then fails.
-    with pytest.raises(sqlite3.IntegrityError), tracker._transaction() as conn:
+    with pytest.raises(TrackerError, match="FOREIGN KEY"), tracker._transaction() as conn:
         conn.execute("PRAGMA defer_foreign_keys = ON")
         conn.execute(
             "INSERT INTO components (upload_key, position, name, path, size, mtime_ns, sha256)"

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from methodic import Chronicle, IntegrityError, UploadError
+from methodic import tracker as tracker_module
 from methodic.downloads import download_asset
 from methodic.tracker import UploadTracker
 from methodic.types import Asset, AssetComponent
@@ -417,8 +418,14 @@ def test_download_detects_corruption_and_leaves_no_partial_file(
 
 
 def test_the_claim_lease_is_renewed_while_bytes_flow(
-    worker: Chronicle, run_id: str, tmp_path: Path, fake: FakeChronicle
+    worker: Chronicle,
+    run_id: str,
+    tmp_path: Path,
+    fake: FakeChronicle,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # Leases matter only where no owner lock can be checked (no fcntl: Windows).
+    monkeypatch.setattr(tracker_module, "_fcntl", None)
     worker.runs.start(run_id)
     db = tmp_path / "leases.sqlite3"
     files = make_files(tmp_path / "slow", {f"part-{i}": 100_000 for i in range(4)})

@@ -149,7 +149,8 @@ class Heartbeater:
             self._wake.clear()
             try:
                 # A pending run is not beaten (Chronicle answers 409): wait for start().
-                live = live or run.refresh().state != "pending"
+                # A handle that started or attached knows; otherwise the server says.
+                live = live or run.attached is not None or run.refresh().state != "pending"
                 if live:
                     run.heartbeat(progress=self._payload())
                     self.beats += 1

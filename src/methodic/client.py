@@ -17,7 +17,7 @@ from methodic.transport import DEFAULT_TIMEOUT, Transport
 if TYPE_CHECKING:
     from methodic.namespaces import Assets, Experiments, Runs, Search, Variations
     from methodic.namespaces._base import Namespace
-    from methodic.uploads import UploadManager
+    from methodic.upload_manager import UploadManager
 
     _N = TypeVar("_N", bound=Namespace)
 
@@ -134,7 +134,7 @@ class Chronicle:
             if self._closed:
                 raise ChronicleError("this Chronicle client is closed")
             if self._uploads is None:
-                from methodic.uploads import UploadManager  # deferred: pulls in sqlite3
+                from methodic.upload_manager import UploadManager  # deferred: pulls in sqlite3
 
                 self._uploads = UploadManager(self)
             return self._uploads

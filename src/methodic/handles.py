@@ -37,7 +37,8 @@ if TYPE_CHECKING:
     from methodic.downloads import Checkpoint
     from methodic.run import CrashGuard, Heartbeater, OnSigterm, ProgressSource, RunLifecycle
     from methodic.tracker import UploadTracker
-    from methodic.uploads import ProgressArg, UploadManager
+    from methodic.upload_manager import UploadManager
+    from methodic.uploads import ProgressArg
 
 __all__ = [
     "Experiment",

@@ -701,12 +701,7 @@ class Run(Handle[types.Run]):
             run = Run(chronicle, run_id)       # in the restarted process
             run.resume_uploads()
         """
-        return self._uploads.resume(
-            run_id=self._id,
-            resumes_from=lambda: self.resume_from_run_id,
-            progress=progress,
-            tracker=self._tracker,
-        )
+        return self._uploads.resume(run_id=self._id, progress=progress, tracker=self._tracker)
 
     def download_checkpoint(
         self, dest_dir: str | os.PathLike[str], *, progress: ProgressArg = None

@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal
 
-from methodic.errors import APIError, ChronicleError
+from methodic.errors import APIError, ChronicleError, TrackerError
 
 if TYPE_CHECKING:
     from types import FrameType
@@ -301,7 +301,12 @@ class RunLifecycle:
         self._guard.install()
         try:
             self._beater.start()
-            self._resumed = run.resume_uploads()
+            try:
+                self._resumed = run.resume_uploads()
+            except TrackerError as err:
+                # Nothing can be resumed from an unreadable journal, and a run that
+                # uploads nothing must not fail for it; an upload through it raises.
+                logger.warning("run %s: cannot resume uploads: %s", run.id, err)
         except BaseException as exc:
             self._leave(exc)
             raise

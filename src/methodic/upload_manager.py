@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from methodic.errors import ChronicleError, TrackerError, UploadError
-from methodic.tracker import UploadTracker
+from methodic.tracker import TrackedUpload, UploadTracker
 from methodic.uploads import (
     MAX_PARALLEL_COMPONENTS,
     PreparedUpload,
@@ -271,34 +271,23 @@ class UploadManager:
         self,
         *,
         run_id: str | None = None,
-        resumes_from: Callable[[], str | None] | None = None,
         progress: ProgressArg = None,
         tracker: UploadTracker | None = None,
     ) -> list[Asset]:
         """Finish the journal's incomplete uploads (of ``run_id``, or all of them).
 
-        With ``resumes_from``, the uploads of the run it names (``run_id``'s
-        ``resume_from_run_id``) are finished too, finished run or not: it is asked
-        only if the journal holds uploads of other runs. Returns the assets it
+        With ``run_id``, also those of the run it resumes from (``resume_from_run_id``),
+        finished or not: Chronicle accepts assets of a finished run, so a successor
+        completes the checkpoint its killed predecessor left. Returns the assets it
         completed; uploads a live owner holds are left to it, and uploads that can
-        never complete are dropped with a log line. If some cannot be finished the
-        others still are, then ``UploadError`` is raised for the first failure.
+        never complete are dropped with a log line (``UploadEngine.resume``). If some
+        cannot be finished the others still are, then ``UploadError`` is raised for
+        the first failure.
         """
         engine = self.engine(tracker)
-        unfinished = engine.tracker.incomplete()
-        if run_id is not None:
-            runs = {run_id}
-            if resumes_from is not None and any(u.run_id not in runs for u in unfinished):
-                # A successor also finishes what its predecessor left (Chronicle
-                # accepts assets of a finished run): typically the checkpoint it
-                # resumes from.
-                predecessor = resumes_from()
-                if predecessor is not None:
-                    runs.add(predecessor)
-            unfinished = [u for u in unfinished if u.run_id in runs]
         assets: list[Asset] = []
         failures: list[UploadError] = []
-        for upload in unfinished:
+        for upload in self._resumable(engine.tracker, run_id):
             # Per upload: "tqdm" draws one bar for each, named after its asset.
             callback = resolve_progress(progress, desc=upload.name)
             try:
@@ -315,6 +304,17 @@ class UploadManager:
                 f"({len(assets)} were): {failures[0]}"
             ) from failures[0]
         return assets
+
+    def _resumable(self, journal: UploadTracker, run_id: str | None) -> list[TrackedUpload]:
+        unfinished = journal.incomplete()
+        if run_id is None:
+            return unfinished
+        runs = {run_id}
+        if any(u.run_id != run_id for u in unfinished):  # only then ask for the predecessor
+            predecessor = self._chronicle.runs.get(run_id).resume_from_run_id
+            if predecessor is not None:
+                runs.add(predecessor)
+        return [u for u in unfinished if u.run_id in runs]
 
     def pending_bytes(self, run_id: str | None = None) -> int:
         """Bytes storage has not yet acknowledged, of ``run_id``'s uploads (or all)."""

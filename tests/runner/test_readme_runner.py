@@ -73,7 +73,8 @@ class Runner:
             CHRONICLE_API_KEY=fake.worker_key,
             XDG_CACHE_HOME=str(workdir / "cache"),
         )
-        # The journal where a user's would be: the default path, under the cache home.
+        # The methodic_fake fixture points the default journal at its own temp file;
+        # this runner's default journal is the one under its XDG cache.
         self.env.pop("METHODIC_TRACKER_PATH", None)
 
     def spawn(self, run_id: str) -> subprocess.Popen[str]:

@@ -118,8 +118,10 @@ def test_a_corrupt_default_journal_does_not_fail_a_run_without_uploads(
 
     with caplog.at_level(logging.WARNING, logger="methodic"):
         run = Run(worker, new_run_id(fake)).start().succeed()
+        with Run(worker, new_run_id(fake)).lifecycle() as managed:  # resumes on entry
+            pass
 
-    assert run.state == "succeeded"
+    assert run.state == "succeeded" and managed.state == "succeeded"
     assert any(str(journal) in r.getMessage() for r in caplog.records), caplog.text
     # ...while an upload through it is refused with the typed error.
     uploading = Run(worker, new_run_id(fake)).start()

@@ -123,7 +123,8 @@ class UploadError(ChronicleError):
 
 
 class IntegrityError(ChronicleError):
-    """Downloaded bytes do not match the sha256 the asset recorded."""
+    """A download cannot be trusted: bytes that do not match the asset's size or sha256,
+    or an asset whose component names or sizes no honest server would send."""
 
 
 class TrackerError(ChronicleError):

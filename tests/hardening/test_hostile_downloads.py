@@ -144,7 +144,7 @@ def script() -> Script:
 @pytest.fixture
 def chronicle(script: Script) -> Iterator[Chronicle]:
     server = _Server(script)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
         with Chronicle(f"http://127.0.0.1:{server.server_address[1]}", "hostile-test") as c:

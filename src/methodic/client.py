@@ -142,13 +142,19 @@ class Chronicle:
     def close(self) -> None:
         """Wait for queued background uploads, then release connections.
 
-        Closes the ``httpx.Client`` only if this object created it.
+        Closes the ``httpx.Client`` only if this object created it. Leaving a ``with``
+        block because of ``SystemExit`` or ``KeyboardInterrupt`` (a SIGTERM under
+        ``Run.lifecycle()``, Ctrl-C) does not wait: the process is meant to end now,
+        and its unfinished uploads stay in the journal for the next one.
         """
+        self._close(wait=True)
+
+    def _close(self, *, wait: bool) -> None:
         with self._uploads_lock:
             uploads, self._uploads = self._uploads, None
             self._closed = True
         if uploads is not None:
-            uploads.shutdown(wait=True)
+            uploads.shutdown(wait=wait)
         self.transport.close()
 
     def __enter__(self) -> Chronicle:
@@ -160,7 +166,7 @@ class Chronicle:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self.close()
+        self._close(wait=exc is None or isinstance(exc, Exception))
 
     def __repr__(self) -> str:
         return f"<Chronicle base_url={_safe_base(self.base_url)!r} api_key={self._key_hint}>"

@@ -217,11 +217,12 @@ def _sigterm_lifecycle_child(fake: FakeChronicle, tmp_path: Path, on_sigterm: st
         f"""
         from methodic import Chronicle, Run, UploadTracker
         tracker = UploadTracker({str(tmp_path / "t.db")!r})
-        run = Run(Chronicle(), {run_id!r}, tracker=tracker)
-        with run.lifecycle(heartbeat_interval=0.05, on_sigterm={on_sigterm!r}):
-            run.register_and_upload_async("checkpoint", "ckpt", {paths!r})
-            print("uploading", flush=True)
-            import time; time.sleep(60)
+        with Chronicle() as chronicle:  # leaving it must not wait out the PUT either
+            run = Run(chronicle, {run_id!r}, tracker=tracker)
+            with run.lifecycle(heartbeat_interval=0.05, on_sigterm={on_sigterm!r}):
+                run.register_and_upload_async("checkpoint", "ckpt", {paths!r})
+                print("uploading", flush=True)
+                import time; time.sleep(60)
         """
     )
     child = subprocess.Popen(

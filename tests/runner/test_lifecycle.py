@@ -269,3 +269,25 @@ def test_sigterm_fails_the_run_when_asked_to(
 def test_on_sigterm_must_be_leave_or_fail(worker: Chronicle, run_id: str) -> None:
     with pytest.raises(ValueError, match="on_sigterm"):
         Run(worker, run_id).lifecycle(on_sigterm="ignore")  # type: ignore[arg-type]
+
+
+def test_an_upload_that_cannot_be_resumed_fails_the_run_on_entry(
+    worker: Chronicle,
+    researcher: Chronicle,
+    run_id: str,
+    tracker: UploadTracker,
+    files: dict[str, Path],
+) -> None:
+    worker.runs.start(run_id)
+    engine = worker.uploads.engine(tracker)
+    engine.release(engine.register(kind="checkpoint", name="ckpt", files=files, run_id=run_id))
+    files["model.bin"].write_bytes(b"not what was registered")
+    body_ran = False
+
+    lifecycle = Run(worker, run_id, tracker=tracker).lifecycle(heartbeat_interval=0.05)
+    with pytest.raises(UploadError, match="changed"), lifecycle:
+        body_ran = True
+
+    assert not body_ran
+    failed = researcher.runs.get(run_id)
+    assert failed.state == "failed" and failed.failure_reason == "crash"

@@ -167,8 +167,10 @@ def test_entering_resumes_the_runs_unfinished_uploads(
     prepared = engine.register(kind="checkpoint", name="ckpt", files=files, run_id=run_id)
     engine.release(prepared)
 
-    with Run(worker, run_id, tracker=tracker).lifecycle(heartbeat_interval=0.05) as run:
+    lifecycle = Run(worker, run_id, tracker=tracker).lifecycle(heartbeat_interval=0.05)
+    with lifecycle as run:
         assert run.attached is True
+        assert [a.id for a in lifecycle.resumed] == [prepared.asset.id]
         assert tracker.incomplete() == []
         [asset] = researcher.assets.list(run_id=run_id)
         assert asset.state == "ready"

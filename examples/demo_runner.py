@@ -40,40 +40,36 @@ def write_checkpoint(workdir: Path, step: int, size_mib: int) -> dict[str, Path]
     return files
 
 
-def train(run: Run, workdir: Path, size_mib: int) -> None:
+def train(run: Run, workdir: Path, size_mib: int, progress: dict[str, int]) -> None:
+    """The body of the run's lifecycle block: everything between start and success."""
     config = run.get_variation_config().config_json
     say(f"config: {json.dumps(config, sort_keys=True)}")
-    if run.state == "pending":
-        run.start()
-        say("started")
-    else:
-        # A predecessor was killed after starting: the run is ours to finish.
-        say(f"run is already {run.state}: restarted after a crash")
-        resumed = run.resume_uploads()
-        for asset in resumed:
-            say(f"resumed upload of {asset.name!r}: asset {asset.state}")
-        run.succeed()
-        say("succeeded")
+    steps = int(config.get("steps", 3))
+
+    # After a restart this is the run's own checkpoint: continue where it got to. For
+    # a run resuming another (resume_from_run_id), that run's: train `steps` more.
+    checkpoint = run.download_checkpoint(workdir / "resume")
+    done = target = 0
+    if checkpoint is not None:
+        state = json.loads(checkpoint.paths["trainer_state.json"].read_text())
+        done = state["step"]
+        whose = "its own" if checkpoint.run_id == run.id else f"run {checkpoint.run_id[:8]}'s"
+        files = len(checkpoint.paths)
+        say(f"restored {whose} checkpoint of step {done} ({files} files, sha256 verified)")
+        if checkpoint.run_id != run.id:
+            target = done
+    target += steps
+    if done >= target:
+        say(f"its checkpoint already has all {target} steps: nothing to redo")
         return
 
-    resume_dir = workdir / "resume"
-    restored = run.download_checkpoint(resume_dir)
-    if restored is not None:
-        state = json.loads(restored.paths["trainer_state.json"].read_text())
-        files = len(restored.paths)
-        say(f"restored checkpoint of step {state['step']} ({files} files, sha256 verified)")
-
-    steps = int(config.get("steps", 3))
-    for step in range(1, steps + 1):
-        run.heartbeat(progress={"step": step, "of": steps})
-    say(f"trained {steps} steps, heartbeating")
-    files = write_checkpoint(workdir / "ckpt", steps, size_mib)
-    future = run.register_and_upload_async("checkpoint", f"step-{steps}", files)
+    for step in range(done + 1, target + 1):
+        progress.update(step=step, of=target)  # the heartbeater reports it
+    say(f"trained to step {target}, heartbeating")
+    files = write_checkpoint(workdir / "ckpt", target, size_mib)
+    run.register_and_upload_async("checkpoint", f"step-{target}", files, metadata={"step": target})
     say("checkpoint registered; uploading in the background")
-    run.upload_inline("output", "metrics", {"loss": 0.42, "steps": steps})
-    future.result()
-    run.succeed()
-    say("succeeded (after its background upload finished)")
+    run.upload_inline("output", "metrics", {"loss": 0.42, "steps": target})
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -83,10 +79,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workdir", type=Path, required=True)
     parser.add_argument("--size-mib", type=int, default=8)
     args = parser.parse_args(argv)
+    progress: dict[str, int] = {}
     with Chronicle() as chronicle, UploadTracker(args.tracker) as tracker:
-        run = Run(chronicle, args.run_id, tracker=tracker)
-        with run.fail_on_crash():
-            train(run, args.workdir, args.size_mib)
+        lifecycle = Run(chronicle, args.run_id, tracker=tracker).lifecycle(
+            heartbeat_interval=30, progress=lambda: progress
+        )
+        with lifecycle as run:
+            if run.attached:
+                say("run was already running: restarted after a crash, attached to it")
+            else:
+                say("started")
+            for asset in lifecycle.resumed:
+                say(f"resumed upload of {asset.name!r}: asset {asset.state}")
+            train(run, args.workdir, args.size_mib, progress)
+        # Leaving the block waited for the background upload, then succeeded.
+        say("succeeded (after its background uploads finished)")
     return 0
 
 

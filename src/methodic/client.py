@@ -17,7 +17,7 @@ from methodic.transport import DEFAULT_TIMEOUT, Transport
 if TYPE_CHECKING:
     from methodic.namespaces import Assets, Experiments, Runs, Search, Variations
     from methodic.namespaces._base import Namespace
-    from methodic.uploads import UploadManager
+    from methodic.upload_manager import UploadManager
 
     _N = TypeVar("_N", bound=Namespace)
 
@@ -134,7 +134,7 @@ class Chronicle:
             if self._closed:
                 raise ChronicleError("this Chronicle client is closed")
             if self._uploads is None:
-                from methodic.uploads import UploadManager  # deferred: pulls in sqlite3
+                from methodic.upload_manager import UploadManager  # deferred: pulls in sqlite3
 
                 self._uploads = UploadManager(self)
             return self._uploads
@@ -142,13 +142,19 @@ class Chronicle:
     def close(self) -> None:
         """Wait for queued background uploads, then release connections.
 
-        Closes the ``httpx.Client`` only if this object created it.
+        Closes the ``httpx.Client`` only if this object created it. Leaving a ``with``
+        block because of ``SystemExit`` or ``KeyboardInterrupt`` (a SIGTERM under
+        ``Run.lifecycle()``, Ctrl-C) does not wait: the process is meant to end now,
+        and its unfinished uploads stay in the journal for the next one.
         """
+        self._close(wait=True)
+
+    def _close(self, *, wait: bool) -> None:
         with self._uploads_lock:
             uploads, self._uploads = self._uploads, None
             self._closed = True
         if uploads is not None:
-            uploads.shutdown(wait=True)
+            uploads.shutdown(wait=wait)
         self.transport.close()
 
     def __enter__(self) -> Chronicle:
@@ -160,7 +166,7 @@ class Chronicle:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self.close()
+        self._close(wait=exc is None or isinstance(exc, Exception))
 
     def __repr__(self) -> str:
         return f"<Chronicle base_url={_safe_base(self.base_url)!r} api_key={self._key_hint}>"

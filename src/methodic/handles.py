@@ -37,7 +37,8 @@ if TYPE_CHECKING:
     from methodic.downloads import Checkpoint
     from methodic.run import CrashGuard, Heartbeater, OnSigterm, ProgressSource, RunLifecycle
     from methodic.tracker import UploadTracker
-    from methodic.uploads import ProgressArg, UploadManager
+    from methodic.upload_manager import UploadManager
+    from methodic.uploads import ProgressArg
 
 __all__ = [
     "Experiment",
@@ -690,11 +691,11 @@ class Run(Handle[types.Run]):
     def resume_uploads(self, progress: ProgressArg = None) -> list[types.Asset]:
         """Finish every incomplete upload of this run found in the tracker.
 
-        Also those of the run it resumes from (``resume_from_run_id``); uploads that
-        can never complete are dropped with a log line. Returns the assets it
-        completed. Uploads a live process (or a running upload of this client) holds
-        are left to their owner. If some cannot be finished,
-        the others still are, and then ``UploadError`` is raised for the first failure.
+        Also those of the run it resumes from (``resume_from_run_id``), finished or
+        not. Returns the assets it completed. Uploads a live process (or a running
+        upload of this client) holds are left to their owner; uploads that can never
+        complete are dropped with a log line. If some cannot be finished, the others
+        still are, and then ``UploadError`` is raised for the first failure.
         ``lifecycle()`` calls this on entry.
 
             run = Run(chronicle, run_id)       # in the restarted process

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from types import FrameType
 
     from methodic.handles import Run
+    from methodic.types import Asset
 
 __all__ = [
     "CrashGuard",
@@ -148,7 +149,8 @@ class Heartbeater:
             self._wake.clear()
             try:
                 # A pending run is not beaten (Chronicle answers 409): wait for start().
-                live = live or run.refresh().state != "pending"
+                # A handle that started or attached knows; otherwise the server says.
+                live = live or run.attached is not None or run.refresh().state != "pending"
                 if live:
                     run.heartbeat(progress=self._payload())
                     self.beats += 1
@@ -281,6 +283,12 @@ class RunLifecycle:
         # Built now so a bad interval fails before anything is sent.
         self._beater = run.heartbeating(heartbeat_interval, progress=progress)
         self._environment = environment
+        self._resumed: list[Asset] = []
+
+    @property
+    def resumed(self) -> list[Asset]:
+        """The uploads of a killed predecessor that entering finished (its assets)."""
+        return list(self._resumed)
 
     @property
     def heartbeater(self) -> Heartbeater:
@@ -294,7 +302,7 @@ class RunLifecycle:
         try:
             self._beater.start()
             try:
-                run.resume_uploads()
+                self._resumed = run.resume_uploads()
             except TrackerError as err:
                 # Nothing can be resumed from an unreadable journal, and a run that
                 # uploads nothing must not fail for it; an upload through it raises.

@@ -22,32 +22,9 @@ from .blocks import Block, python_blocks
 from .conftest import Pages
 from .pages import ROOT, pages
 
-LIFECYCLE = "rewritten by the lifecycle branch"
-
-# Blocks known to fail, each with the branch that fixes it: (page, a line of the
-# block) -> reason. Not strict: both fail on a race (the first beat against start()),
-# so they sometimes pass today. Remove an entry when its branch merges; an entry that
-# matches no block (its block was rewritten) fails the run.
-XFAIL: dict[tuple[str, str], str] = {
-    # Enters heartbeating() before start(): the first beat hits a pending run (409).
-    ("README.md", "with run.fail_on_crash(), run.heartbeating(interval=60):"): LIFECYCLE,
-    # Same order, and its progress callable names `step` before the loop defines it:
-    # the first beat fails with a NameError (logged), which hides the 409.
-    ("docs/runner.md", 'progress=lambda: {"step": step}):'): LIFECYCLE,
-}
-
 
 def _name(block: Block) -> str:
     return f"{block.path.relative_to(ROOT)}:{block.line}"
-
-
-def _matches(key: tuple[str, str], block: Block) -> bool:
-    page, text = key
-    return page == str(block.path.relative_to(ROOT)) and text in block.code.source
-
-
-def _xfail_reason(block: Block) -> str | None:
-    return next((reason for key, reason in XFAIL.items() if _matches(key, block)), None)
 
 
 def _params() -> list[Any]:
@@ -55,9 +32,7 @@ def _params() -> list[Any]:
     for path in pages():
         runnable = [block for block in python_blocks(path) if not block.notest]
         for index, block in enumerate(runnable):
-            reason = _xfail_reason(block)
-            marks = [pytest.mark.xfail(reason=reason, strict=False)] if reason else []
-            params.append(pytest.param(block, index, marks=marks, id=_name(block)))
+            params.append(pytest.param(block, index, id=_name(block)))
     return params
 
 
@@ -95,9 +70,3 @@ def test_block(
         if record.name.startswith("methodic") and record.levelno >= logging.WARNING
     ]
     assert not problems, f"{_name(block)} logged problems: {problems}"
-
-
-def test_every_xfail_entry_names_a_block() -> None:
-    blocks = [block for path in pages() for block in python_blocks(path) if not block.notest]
-    stale = [key for key in XFAIL if not any(_matches(key, block) for block in blocks)]
-    assert not stale, f"XFAIL entries that match no block (remove them): {stale}"

@@ -263,7 +263,14 @@ def test_canary_keys_leak_nowhere(
     leaks += find_leaks("\n".join(debug_logs.lines), "DEBUG logs")
     out, err = capfd.readouterr()
     leaks += find_leaks(out + err, "stdout/stderr")
-    for path in sorted(tmp_path.glob("uploads.sqlite3*")):
+    # The journal, its WAL, and the claim lock files in its `-owners` directory.
+    tracker_files = [
+        path
+        for found in tmp_path.glob("uploads.sqlite3*")
+        for path in ([found] if found.is_file() else sorted(found.rglob("*")))
+        if path.is_file()
+    ]
+    for path in sorted(tracker_files):
         leaks += find_leaks(path.read_bytes(), f"tracker file {path.name}")
     assert not leaks, "\n".join(leaks)
 

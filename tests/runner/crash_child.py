@@ -2,12 +2,15 @@
 
     python crash_child.py upload <run_id> <tracker_db> <src_dir>
     python crash_child.py resume <run_id> <tracker_db> <src_dir>
+    python crash_child.py lifecycle <run_id> <tracker_db> <src_dir>
 
 Chronicle comes from CHRONICLE_BASE_URL / CHRONICLE_API_KEY. ``upload`` registers the
 files of ``src_dir`` as one checkpoint with ``register_and_upload_async`` and waits for
 it; ``resume`` finishes whatever the tracker holds for the run and, if the checkpoint
 was never registered at all (killed while hashing), uploads it — what a restarted
-runner does.
+runner does. ``lifecycle`` is a whole runner in ``Run.lifecycle()``: it starts (or,
+restarted, attaches to) the run, uploads the checkpoint unless the run already has
+it, and succeeds on leaving the block; run again after any kill, it finishes the job.
 
 Test-only crash hook: ``METHODIC_TEST_CRASH_AT=<point>[:<n>]`` makes this process
 SIGKILL itself at the n-th (default first) pass through a named journal point. The
@@ -39,6 +42,14 @@ POINTS = (
     "before_finalize",  # every component stored
     "after_finalize",  # asset ready, journal entry not yet removed
     "after_finish",  # journal entry removed (tracker.discard): all done
+    # Inside Run.lifecycle()'s enter and exit:
+    "lc_before_start",  # entering: nothing sent yet
+    "lc_after_start",  # run started (or attached), no heartbeat yet
+    "lc_after_beat",  # the heartbeater's first beat answered
+    "lc_before_resume",  # about to resume the run's unfinished uploads
+    "lc_after_resume",  # resumed; the block's body has not run
+    "lc_before_succeed",  # leaving: background uploads done, success not yet reported
+    "lc_after_succeed",  # success reported
 )
 CHUNK_SIZE = 32 * 1024  # several chunks per component, so mid_put lands mid-body
 
@@ -124,6 +135,15 @@ def main() -> int:
     resumed = 0
     if mode == "upload":
         run.register_and_upload_async("checkpoint", "ckpt", files).result()
+    elif mode == "lifecycle":
+        crash.wrap(run, "start", "lc_before_start", "lc_after_start")
+        crash.wrap(run, "heartbeat", None, "lc_after_beat")
+        crash.wrap(run, "resume_uploads", "lc_before_resume", "lc_after_resume")
+        crash.wrap(chronicle.runs, "succeed", "lc_before_succeed", "lc_after_succeed")
+        with run.lifecycle(heartbeat_interval=0.05):
+            names = {a.name for a in chronicle.assets.list(run_id=run_id)}
+            if "ckpt" not in names:
+                run.register_and_upload_async("checkpoint", "ckpt", files)
     elif mode == "resume":
         resumed = len(run.resume_uploads())
         names = {a.name for a in chronicle.assets.iter(run_id=run_id)}

@@ -235,3 +235,53 @@ def test_two_processes_resuming_one_tracker_finish_the_upload_once(harness: Harn
         assert sorted(resumed) == [0, 1], f"attempt {attempt}: {resumed}"
         harness.verify(run_id, f"attempt {attempt}")
         harness.fake.faults.clear()
+
+
+# (where the first runner dies, where its restart dies too or None) — inside
+# Run.lifecycle()'s enter and exit, and at journal points while its exit waits for the
+# background upload.
+LIFECYCLE_KILLS: list[tuple[str, str | None]] = [
+    ("lc_before_start", None),
+    ("lc_after_start", None),
+    ("lc_after_beat", None),
+    ("lc_before_resume", None),
+    ("lc_after_resume", None),
+    ("after_asset_id", None),
+    ("mid_put:1", None),
+    ("mid_put:2", None),
+    ("after_mark:1", None),
+    ("before_finalize", None),
+    ("after_finalize", None),
+    ("lc_before_succeed", None),
+    ("lc_after_succeed", None),
+    ("mid_put:1", "lc_after_start"),
+    ("after_asset_id", "lc_before_resume"),
+    ("mid_put:2", "lc_after_resume"),
+    ("after_asset_id", "mid_put:1"),
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("crash_at", "restart_crash_at"), LIFECYCLE_KILLS)
+def test_sigkill_inside_the_lifecycle_is_recoverable(
+    harness: Harness, crash_at: str, restart_crash_at: str | None
+) -> None:
+    run_id = harness.researcher.runs.create(harness.variation_id).id  # pending
+    context = f"lifecycle killed at {crash_at}, restart killed at {restart_crash_at}"
+
+    code, _, err = _finish(harness.spawn("lifecycle", run_id, crash_at))
+    assert code == -signal.SIGKILL, f"{context}: exit {code}\n{err}"
+    if restart_crash_at is not None:
+        code, _, err = _finish(harness.spawn("lifecycle", run_id, restart_crash_at))
+        assert code == -signal.SIGKILL, f"{context}: restart exit {code}\n{err}"
+
+    # The scheduler restarts the runner with the same run id.
+    code, _, err = _finish(harness.spawn("lifecycle", run_id))
+    run = harness.researcher.runs.get(run_id)
+    if crash_at == "lc_after_succeed":
+        # Nothing left to do: the restart is told clearly, and changes nothing.
+        assert code == 1 and "ConflictError" in err and "neither started" in err, context
+    else:
+        assert code == 0, f"{context}: restart exit {code}\n{err}"
+    assert run.state == "succeeded", f"{context}: {run.state} {run.failure_message}"
+    harness.verify(run_id, context)

@@ -167,8 +167,10 @@ def test_entering_resumes_the_runs_unfinished_uploads(
     prepared = engine.register(kind="checkpoint", name="ckpt", files=files, run_id=run_id)
     engine.release(prepared)
 
-    with Run(worker, run_id, tracker=tracker).lifecycle(heartbeat_interval=0.05) as run:
+    lifecycle = Run(worker, run_id, tracker=tracker).lifecycle(heartbeat_interval=0.05)
+    with lifecycle as run:
         assert run.attached is True
+        assert [a.id for a in lifecycle.resumed] == [prepared.asset.id]
         assert tracker.incomplete() == []
         [asset] = researcher.assets.list(run_id=run_id)
         assert asset.state == "ready"
@@ -217,11 +219,12 @@ def _sigterm_lifecycle_child(fake: FakeChronicle, tmp_path: Path, on_sigterm: st
         f"""
         from methodic import Chronicle, Run, UploadTracker
         tracker = UploadTracker({str(tmp_path / "t.db")!r})
-        run = Run(Chronicle(), {run_id!r}, tracker=tracker)
-        with run.lifecycle(heartbeat_interval=0.05, on_sigterm={on_sigterm!r}):
-            run.register_and_upload_async("checkpoint", "ckpt", {paths!r})
-            print("uploading", flush=True)
-            import time; time.sleep(60)
+        with Chronicle() as chronicle:  # leaving it must not wait out the PUT either
+            run = Run(chronicle, {run_id!r}, tracker=tracker)
+            with run.lifecycle(heartbeat_interval=0.05, on_sigterm={on_sigterm!r}):
+                run.register_and_upload_async("checkpoint", "ckpt", {paths!r})
+                print("uploading", flush=True)
+                import time; time.sleep(60)
         """
     )
     child = subprocess.Popen(
@@ -268,3 +271,25 @@ def test_sigterm_fails_the_run_when_asked_to(
 def test_on_sigterm_must_be_leave_or_fail(worker: Chronicle, run_id: str) -> None:
     with pytest.raises(ValueError, match="on_sigterm"):
         Run(worker, run_id).lifecycle(on_sigterm="ignore")  # type: ignore[arg-type]
+
+
+def test_an_upload_that_cannot_be_resumed_fails_the_run_on_entry(
+    worker: Chronicle,
+    researcher: Chronicle,
+    run_id: str,
+    tracker: UploadTracker,
+    files: dict[str, Path],
+) -> None:
+    worker.runs.start(run_id)
+    engine = worker.uploads.engine(tracker)
+    engine.release(engine.register(kind="checkpoint", name="ckpt", files=files, run_id=run_id))
+    files["model.bin"].write_bytes(b"not what was registered")
+    body_ran = False
+
+    lifecycle = Run(worker, run_id, tracker=tracker).lifecycle(heartbeat_interval=0.05)
+    with pytest.raises(UploadError, match="changed"), lifecycle:
+        body_ran = True
+
+    assert not body_ran
+    failed = researcher.runs.get(run_id)
+    assert failed.state == "failed" and failed.failure_reason == "crash"

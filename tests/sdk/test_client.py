@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import threading
+import time
 
 import httpx
 import pytest
@@ -218,3 +219,40 @@ def test_close_waits_for_queued_background_uploads() -> None:
     assert sorted(finished) == list(range(6))
     with pytest.raises(RuntimeError):
         pool.submit(functools.partial(upload, 7))
+
+
+@pytest.mark.parametrize("exit_with", [KeyboardInterrupt, SystemExit])
+def test_leaving_on_ctrl_c_or_exit_does_not_wait_for_uploads(
+    exit_with: type[BaseException],
+) -> None:
+    # The process is meant to end now; the journal keeps what was not sent.
+    release = threading.Event()
+    started = threading.Event()
+    done = threading.Event()
+
+    def upload() -> None:
+        started.set()
+        release.wait(30)
+        done.set()
+
+    try:
+        with pytest.raises(exit_with), Chronicle(BASE_URL, API_KEY) as chronicle:
+            chronicle.uploads._transfers.submit(upload)
+            assert started.wait(5)
+            raise exit_with
+        assert not done.is_set()  # left the block while the upload still ran
+    finally:
+        release.set()
+
+
+def test_leaving_on_an_error_still_waits_for_uploads() -> None:
+    finished: list[int] = []
+
+    def upload() -> None:
+        time.sleep(0.1)
+        finished.append(1)
+
+    with pytest.raises(ValueError), Chronicle(BASE_URL, API_KEY) as chronicle:
+        chronicle.uploads._transfers.submit(upload)
+        raise ValueError("a crash: its checkpoint is still worth keeping")
+    assert finished == [1]

@@ -56,7 +56,7 @@ __all__ = [
 
 
 # Imported on first use: the handles pull in every response dataclass, and
-# UploadTracker pulls in sqlite3. `import methodic` stays close to `import httpx`.
+# UploadTracker pulls in sqlite3. `import methodic` stays close to `import httpx2`.
 _LAZY = {
     "Experiment": "methodic.handles",
     "Variation": "methodic.handles",

@@ -9,7 +9,7 @@ from functools import cached_property
 from types import TracebackType
 from typing import TYPE_CHECKING, TypeVar
 
-import httpx
+import httpx2
 
 from methodic.errors import ChronicleError
 from methodic.transport import DEFAULT_TIMEOUT, Transport
@@ -38,7 +38,7 @@ class Chronicle:
             exp = chronicle.experiments.create("lr sweep")
 
     ``base_url`` and ``api_key`` fall back to ``CHRONICLE_BASE_URL`` and
-    ``CHRONICLE_API_KEY``. Pass ``http_client`` to reuse your own ``httpx.Client``
+    ``CHRONICLE_API_KEY``. Pass ``http_client`` to reuse your own ``httpx2.Client``
     (it is not closed by ``close()``).
     """
 
@@ -47,8 +47,8 @@ class Chronicle:
         base_url: str | None = None,
         api_key: str | None = None,
         *,
-        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
-        http_client: httpx.Client | None = None,
+        timeout: float | httpx2.Timeout = DEFAULT_TIMEOUT,
+        http_client: httpx2.Client | None = None,
         user_agent: str | None = None,
     ) -> None:
         base_url = base_url or os.environ.get("CHRONICLE_BASE_URL")
@@ -143,7 +143,7 @@ class Chronicle:
     def close(self) -> None:
         """Wait for queued background uploads, then release connections.
 
-        Closes the ``httpx.Client`` only if this object created it.
+        Closes the ``httpx2.Client`` only if this object created it.
         """
         with self._executor_lock:
             executor, self._executor = self._executor, None
@@ -176,5 +176,5 @@ def _key_hint(api_key: str) -> str:
 
 
 def _safe_base(base_url: str) -> str:
-    url = httpx.URL(base_url)
+    url = httpx2.URL(base_url)
     return str(url.copy_with(username=None, password=None)) if url.userinfo else base_url

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import httpx
+import httpx2
 
 __all__ = [
     "APIConnectionError",
@@ -46,7 +46,7 @@ class APIError(ChronicleError):
         message: a readable message, taken from the body's ``detail`` when present.
         body: the decoded JSON body, or its text when it is not JSON.
         request_id: the ``x-request-id`` response header, when the server sent one.
-        response: the ``httpx.Response`` itself.
+        response: the ``httpx2.Response`` itself.
     """
 
     def __init__(
@@ -56,7 +56,7 @@ class APIError(ChronicleError):
         status_code: int,
         body: Any = None,
         request_id: str | None = None,
-        response: httpx.Response | None = None,
+        response: httpx2.Response | None = None,
     ) -> None:
         self.message = message
         self.status_code = status_code
@@ -107,7 +107,7 @@ class ServerError(APIError):
 class APIConnectionError(ChronicleError):
     """No response arrived: connection refused or reset, DNS failure, protocol error.
 
-    The underlying ``httpx`` exception is chained as ``__cause__``.
+    The underlying ``httpx2`` exception is chained as ``__cause__``.
     """
 
 
@@ -133,7 +133,7 @@ _STATUS_CLASSES: dict[int, type[APIError]] = {
 }
 
 
-def error_from_response(response: httpx.Response, *, redact: str | None = None) -> APIError:
+def error_from_response(response: httpx2.Response, *, redact: str | None = None) -> APIError:
     """Build the typed exception for a non-2xx ``response`` (whose body has been read).
 
     Every occurrence of ``redact`` (the API key) in the body is replaced before the
@@ -154,7 +154,7 @@ def error_from_response(response: httpx.Response, *, redact: str | None = None) 
     )
 
 
-def _decode_body(response: httpx.Response, redact: str | None) -> Any:
+def _decode_body(response: httpx2.Response, redact: str | None) -> Any:
     if not response.content:
         return None
     text = response.text
@@ -166,7 +166,7 @@ def _decode_body(response: httpx.Response, redact: str | None) -> Any:
         return text
 
 
-def _message_from_body(body: Any, response: httpx.Response) -> str:
+def _message_from_body(body: Any, response: httpx2.Response) -> str:
     if isinstance(body, dict) and "detail" in body:
         detail = body["detail"]
         if isinstance(detail, str):
@@ -192,7 +192,7 @@ def _format_problem(problem: Any) -> str:
 
 
 def _describe(status_code: int, message: str, request_id: str | None) -> str:
-    reason = httpx.codes.get_reason_phrase(status_code)
+    reason = httpx2.codes.get_reason_phrase(status_code)
     head = f"{status_code} {reason}" if reason else str(status_code)
     tail = f" (request id {request_id})" if request_id else ""
     return f"{head}: {message}{tail}"

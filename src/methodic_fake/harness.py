@@ -24,7 +24,7 @@ from methodic_fake.faults import FaultQueue
 from methodic_fake.server import DEFAULT_STARTUP_TIMEOUT, ServerThread
 
 if TYPE_CHECKING:
-    import httpx
+    import httpx2
     from fastapi import FastAPI
 
     from methodic import Chronicle
@@ -61,8 +61,8 @@ def _backend(
 @functools.cache
 def _test_client_class() -> Any:
     """starlette's TestClient, adapted to carry SDK traffic quietly."""
-    # starlette deprecates driving TestClient with httpx (in favour of httpx2), but the
-    # SDK is built on httpx and needs an httpx.Client; silence that import warning.
+    # starlette deprecates driving TestClient with httpx2 (in favour of httpx2), but the
+    # SDK is built on httpx2 and needs an httpx2.Client; silence that import warning.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         from starlette.testclient import TestClient
@@ -223,20 +223,20 @@ class FakeChronicle:
 
     # --- clients --------------------------------------------------------------------
 
-    def http(self, role: str | None = "researcher") -> httpx.Client:
-        """A raw httpx client for this fake (with the role's bearer token unless None).
+    def http(self, role: str | None = "researcher") -> httpx2.Client:
+        """A raw httpx2 client for this fake (with the role's bearer token unless None).
 
         For requests the SDK would never send (malformed bodies, missing auth).
         """
         self._require_running()
         headers = {"Authorization": f"Bearer {self.token(role)}"} if role else {}
-        client: httpx.Client
+        client: httpx2.Client
         if self._in_process:
             client = _test_client_class()(self.app, base_url=self.base_url, headers=headers)
         else:
-            import httpx
+            import httpx2
 
-            client = httpx.Client(base_url=self.base_url, headers=headers)
+            client = httpx2.Client(base_url=self.base_url, headers=headers)
         self._clients.append(client)
         return client
 

@@ -9,7 +9,7 @@ import textwrap
 import time
 from pathlib import Path
 
-import httpx
+import httpx2
 import pytest
 
 from methodic import Chronicle
@@ -94,8 +94,8 @@ def test_start_is_a_context_manager_on_a_free_port() -> None:
         assert second.client().experiments.list().items == []
         assert first.worker_key != second.worker_key
         url = first.base_url
-    with pytest.raises(httpx.ConnectError):
-        httpx.get(url + "/experiments", timeout=2)
+    with pytest.raises(httpx2.ConnectError):
+        httpx2.get(url + "/experiments", timeout=2)
 
 
 def test_in_process_uses_the_test_client() -> None:

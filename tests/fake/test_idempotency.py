@@ -70,9 +70,9 @@ def test_failed_creates_are_not_remembered(researcher: Chronicle) -> None:
 
 
 def _reused(response: object) -> None:
-    import httpx
+    import httpx2
 
-    assert isinstance(response, httpx.Response)
+    assert isinstance(response, httpx2.Response)
     assert response.status_code == 400, response.text
     assert response.json() == {
         "detail": "Idempotency-Key 'same' was used with different parameters"

@@ -63,9 +63,9 @@ def test_foreign_cursor_is_400(fake: FakeChronicle) -> None:
 
 
 def _invalid(response: object) -> None:
-    import httpx
+    import httpx2
 
-    assert isinstance(response, httpx.Response)
+    assert isinstance(response, httpx2.Response)
     assert response.status_code == 400, response.text
     assert response.json() == {"detail": "invalid cursor"}
 

@@ -1,6 +1,6 @@
 """Guarantee: one ``Chronicle`` shared by many threads never errs and never crosses answers.
 
-16 threads share a single ``Chronicle`` (one httpx connection pool) against a
+16 threads share a single ``Chronicle`` (one httpx2 connection pool) against a
 uvicorn-served fake (once on each store: memory, and the SQLite the dev server
 uses) and make 2,000 mixed calls between them: create, read, update,
 list by a per-thread tag, variations, runs and heartbeats, inline assets. Every

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-import httpx
+import httpx2
 import pytest
 
 from methodic import Chronicle, ChronicleError, types
@@ -110,7 +110,7 @@ def test_list_and_iter(api: ScriptedAPI, chronicle: Chronicle) -> None:
     api.route(
         "GET",
         "/assets",
-        reply=lambda r: httpx.Response(200, json=pages[r.url.params.get("cursor")]),
+        reply=lambda r: httpx2.Response(200, json=pages[r.url.params.get("cursor")]),
     )
     page = chronicle.assets.list(run_id="r1", experiment_id="e1", kind="output", limit=1)
     assert [a.id for a in page] == ["a1"]

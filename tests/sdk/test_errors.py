@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import httpx
+import httpx2
 import pytest
 
 import methodic
@@ -49,7 +49,7 @@ def test_status_maps_to_exception_class(
     assert info.value.status_code == status
     assert info.value.message == "nope"
     assert info.value.body == {"detail": "nope"}
-    assert isinstance(info.value.response, httpx.Response)
+    assert isinstance(info.value.response, httpx2.Response)
 
 
 def test_hierarchy() -> None:
@@ -107,7 +107,7 @@ def test_non_json_error_body_is_kept_as_text(api: ScriptedAPI, chronicle: Chroni
     api.route(
         "GET",
         "/experiments/e1",
-        reply=lambda _req: httpx.Response(502, text="<html>bad gateway</html>"),
+        reply=lambda _req: httpx2.Response(502, text="<html>bad gateway</html>"),
     )
     with pytest.raises(ServerError) as info:
         chronicle.experiments.get("e1")
@@ -131,15 +131,15 @@ def test_search_not_configured_is_server_error_503(api: ScriptedAPI, chronicle: 
     assert info.value.message == "search is not configured"
 
 
-def _failing_client(exc: Exception) -> httpx.Client:
-    def handler(request: httpx.Request) -> httpx.Response:
+def _failing_client(exc: Exception) -> httpx2.Client:
+    def handler(request: httpx2.Request) -> httpx2.Response:
         raise exc
 
-    return httpx.Client(transport=httpx.MockTransport(handler))
+    return httpx2.Client(transport=httpx2.MockTransport(handler))
 
 
 def test_connection_failure_is_wrapped_with_cause() -> None:
-    cause = httpx.ConnectError("connection refused")
+    cause = httpx2.ConnectError("connection refused")
     chronicle = Chronicle(BASE_URL, API_KEY, http_client=_failing_client(cause))
     with pytest.raises(APIConnectionError) as info:
         chronicle.experiments.get("e1")
@@ -150,7 +150,7 @@ def test_connection_failure_is_wrapped_with_cause() -> None:
 
 
 @pytest.mark.parametrize(
-    "cause", [httpx.ReadTimeout("read timed out"), httpx.ConnectTimeout("connect timed out")]
+    "cause", [httpx2.ReadTimeout("read timed out"), httpx2.ConnectTimeout("connect timed out")]
 )
 def test_timeout_is_wrapped(cause: Exception) -> None:
     chronicle = Chronicle(BASE_URL, API_KEY, http_client=_failing_client(cause))
@@ -162,11 +162,11 @@ def test_timeout_is_wrapped(cause: Exception) -> None:
 
 @pytest.mark.parametrize(
     "cause",
-    [httpx.DecodingError("invalid gzip body"), httpx.TooManyRedirects("too many redirects")],
+    [httpx2.DecodingError("invalid gzip body"), httpx2.TooManyRedirects("too many redirects")],
 )
 def test_every_httpx_request_error_is_wrapped(cause: Exception) -> None:
     # Not only TransportError: a broken body encoding or a redirect loop is still
-    # "no usable response", and must not escape as a raw httpx exception.
+    # "no usable response", and must not escape as a raw httpx2 exception.
     chronicle = Chronicle(BASE_URL, API_KEY, http_client=_failing_client(cause))
     with pytest.raises(APIConnectionError) as info:
         chronicle.experiments.get("e1")
@@ -187,7 +187,7 @@ def test_malformed_presigned_url_raises_chronicle_error() -> None:
 def test_non_json_success_body_raises_chronicle_error(
     api: ScriptedAPI, chronicle: Chronicle
 ) -> None:
-    api.route("GET", "/experiments/e1", reply=lambda _req: httpx.Response(200, text="hello"))
+    api.route("GET", "/experiments/e1", reply=lambda _req: httpx2.Response(200, text="hello"))
     with pytest.raises(ChronicleError, match="not JSON"):
         chronicle.experiments.get("e1")
 

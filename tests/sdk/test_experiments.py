@@ -74,9 +74,9 @@ def test_iter_walks_cursors_lazily(api: ScriptedAPI, chronicle: Chronicle) -> No
     pages = {None: _page("e1", "e2", cursor="c2"), "c2": _page("e3", cursor=None)}
 
     def reply(request):  # type: ignore[no-untyped-def]
-        import httpx
+        import httpx2
 
-        return httpx.Response(200, json=pages[request.url.params.get("cursor")])
+        return httpx2.Response(200, json=pages[request.url.params.get("cursor")])
 
     api.route("GET", "/experiments", reply=reply)
     walker = chronicle.experiments.iter(state="draft", page_size=2)
@@ -98,9 +98,9 @@ def test_iter_refuses_a_server_that_repeats_a_cursor(
     pages = {None: _page("e1", cursor="c1"), "c1": _page("e2", cursor="c1")}
 
     def reply(request):  # type: ignore[no-untyped-def]
-        import httpx
+        import httpx2
 
-        return httpx.Response(200, json=pages[request.url.params.get("cursor")])
+        return httpx2.Response(200, json=pages[request.url.params.get("cursor")])
 
     api.route("GET", "/experiments", reply=reply)
     seen = []

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 
 from methodic import Chronicle, __version__
@@ -19,7 +19,7 @@ CONFIG = {"run_id": "r1", "variation_id": "v1", "experiment_id": "e1"}
 LINEAGE = {"root_id": "e1", "nodes": [], "edges": []}
 
 
-def _payload(request: httpx.Request) -> Any:
+def _payload(request: httpx2.Request) -> Any:
     method, path = request.method, request.url.path
     routes: list[tuple[str, str, Any]] = [
         ("GET", "/experiments", {**PAGE, "items": [EXPERIMENT]}),
@@ -90,14 +90,14 @@ CALLS: dict[str, Call] = {
 
 @pytest.mark.parametrize("name", list(CALLS))
 def test_bearer_and_user_agent_on_every_method(name: str) -> None:
-    seen: list[httpx.Request] = []
+    seen: list[httpx2.Request] = []
 
-    def handler(request: httpx.Request) -> httpx.Response:
+    def handler(request: httpx2.Request) -> httpx2.Response:
         seen.append(request)
-        return httpx.Response(200, json=_payload(request))
+        return httpx2.Response(200, json=_payload(request))
 
     with Chronicle(
-        BASE_URL, API_KEY, http_client=httpx.Client(transport=httpx.MockTransport(handler))
+        BASE_URL, API_KEY, http_client=httpx2.Client(transport=httpx2.MockTransport(handler))
     ) as c:
         CALLS[name](c)
     assert seen

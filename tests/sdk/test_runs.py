@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import httpx
+import httpx2
 import pytest
 
 from methodic import Chronicle, NotFoundError, types
@@ -33,7 +33,7 @@ def test_list_and_iter(api: ScriptedAPI, chronicle: Chronicle) -> None:
         "n": {"items": [{**RUN, "id": "r2"}], "next_cursor": None},
     }
     api.route(
-        "GET", "/runs", reply=lambda r: httpx.Response(200, json=pages[r.url.params.get("cursor")])
+        "GET", "/runs", reply=lambda r: httpx2.Response(200, json=pages[r.url.params.get("cursor")])
     )
     page = chronicle.runs.list(variation_id="v1", experiment_id="e1", state="running", limit=5)
     assert [r.id for r in page] == ["r1"]

@@ -69,7 +69,7 @@ def test_get(api: ScriptedAPI, chronicle: Chronicle) -> None:
 
 
 def test_list_and_iter(api: ScriptedAPI, chronicle: Chronicle) -> None:
-    import httpx
+    import httpx2
 
     pages = {
         None: {"items": [VARIATION], "next_cursor": "n"},
@@ -78,7 +78,7 @@ def test_list_and_iter(api: ScriptedAPI, chronicle: Chronicle) -> None:
     api.route(
         "GET",
         "/experiments/e1/variations",
-        reply=lambda r: httpx.Response(200, json=pages[r.url.params.get("cursor")]),
+        reply=lambda r: httpx2.Response(200, json=pages[r.url.params.get("cursor")]),
     )
     page = chronicle.variations.list("e1", limit=1)
     assert [v.id for v in page] == ["v1"] and page.next_cursor == "n"

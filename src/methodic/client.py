@@ -9,13 +9,13 @@ from functools import cached_property
 from types import TracebackType
 from typing import TYPE_CHECKING, TypeVar
 
-import httpx2
-
 from methodic.errors import ChronicleError
 from methodic.transport import DEFAULT_TIMEOUT, Transport
 
 if TYPE_CHECKING:
     from concurrent.futures import ThreadPoolExecutor
+
+    import httpx2
 
     from methodic.namespaces import Assets, Experiments, Runs, Search, Variations
     from methodic.namespaces._base import Namespace
@@ -176,5 +176,9 @@ def _key_hint(api_key: str) -> str:
 
 
 def _safe_base(base_url: str) -> str:
-    url = httpx2.URL(base_url)
-    return str(url.copy_with(username=None, password=None)) if url.userinfo else base_url
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(base_url)
+    if "@" not in parts.netloc:
+        return base_url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))

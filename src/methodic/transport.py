@@ -1,4 +1,4 @@
-"""``Transport``: the only code in methodic that sends HTTP requests.
+"""``Transport``: the only code in methodic that sends HTTP requests (through httpx2).
 
 It has two faces. ``request`` talks to Chronicle: it joins the path onto the base
 URL, adds the bearer token to that one request, decodes JSON and maps non-2xx
@@ -7,12 +7,16 @@ storage URLs and never send the bearer token, not even one the caller passes or 
 set as a default on a caller-supplied ``httpx2.Client``.
 
 The token is added per request rather than as a client default so that no code path
-(a redirect, a storage call, a user reusing ``transport.http_client``) can carry it
-somewhere it was not meant to go.
+(a storage call, a user reusing ``transport.http_client``) can carry it somewhere it
+was not meant to go. Chronicle calls never follow redirects, whatever the client's
+``follow_redirects`` says: httpx2 keeps per-request headers on a same-origin redirect,
+so following one would hand the token to whatever path the redirect names (a storage
+route on the same host, say). A redirect is raised as an ``APIError`` instead.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -26,9 +30,19 @@ import httpx2
 from methodic._version import __version__
 from methodic.errors import (
     APIConnectionError,
+    APIError,
     APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
     ChronicleError,
-    error_from_response,
+    ConflictError,
+    ContentTooLargeError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    ResponseValidationError,
+    ServerError,
+    UnprocessableEntityError,
 )
 
 __all__ = ["DEFAULT_TIMEOUT", "Transport"]
@@ -77,7 +91,8 @@ class Transport:
 
     ``http_client`` may be any ``httpx2.Client`` (for example starlette's
     ``TestClient`` for in-process use); the transport closes it only if it created it.
-    ``timeout`` applies to every request, including through a caller's client.
+    ``timeout`` applies to every request, including through a caller's client, and
+    Chronicle calls never follow redirects (see the module docstring).
     """
 
     def __init__(
@@ -186,6 +201,7 @@ class Transport:
                 json=json,
                 headers=request_headers,
                 timeout=self._timeout,
+                follow_redirects=False,
             )
         except httpx2.RequestError as err:
             if logger.isEnabledFor(logging.DEBUG):
@@ -205,6 +221,8 @@ class Transport:
                 response.status_code,
                 (time.perf_counter() - start) * 1000,
             )
+        if response.is_redirect:
+            raise _redirect_error(method, path, response)
         if not response.is_success:
             raise error_from_response(response, redact=self._api_key)
         content = response.content
@@ -213,8 +231,9 @@ class Transport:
         try:
             return response.json()
         except ValueError as err:
-            raise ChronicleError(
-                f"{method} {path} returned a {response.status_code} whose body is not JSON"
+            raise ResponseValidationError(
+                f"{method} {path} returned a {response.status_code} whose body is not JSON",
+                type_name="JSON",
             ) from err
 
     def storage_request(
@@ -351,9 +370,117 @@ def _safe_url(url: httpx2.URL | str) -> str:
     return f"{url.scheme}://{url.host}{port}{url.path}"
 
 
+def _redirect_error(method: str, path: str, response: httpx2.Response) -> APIError:
+    location = response.headers.get("location", "")
+    target = _safe_url(response.url.join(location)) if location else "nowhere"
+    return APIError(
+        f"{method} {path} was redirected to {target}; methodic does not follow redirects "
+        "for Chronicle calls (they would carry the API key): point base_url at the final "
+        "address",
+        status_code=response.status_code,
+        request_id=response.headers.get("x-request-id"),
+        response=response,
+    )
+
+
 def _connection_error(
     method: str, url: httpx2.URL | str, err: httpx2.RequestError
 ) -> APIConnectionError:
     cls = APITimeoutError if isinstance(err, httpx2.TimeoutException) else APIConnectionError
     verb = "timed out" if cls is APITimeoutError else "failed"
     return cls(f"{method} {_safe_url(url)} {verb}: {type(err).__name__}: {err}")
+
+
+_STATUS_CLASSES: dict[int, type[APIError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    413: ContentTooLargeError,
+    422: UnprocessableEntityError,
+    429: RateLimitError,
+}
+
+
+def error_from_response(response: httpx2.Response, *, redact: str | None = None) -> APIError:
+    """Build the typed exception for a non-2xx ``response`` (whose body has been read).
+
+    Every occurrence of ``redact`` (the API key) in the body is replaced before the
+    body is parsed, so a server or proxy that echoes the token cannot put it into the
+    exception's message or ``body``.
+    """
+    status = response.status_code
+    body = _decode_body(response, redact)
+    cls = _STATUS_CLASSES.get(status)
+    if cls is None:
+        cls = ServerError if status >= 500 else APIError
+    message = _message_from_body(body, response)
+    request_id = response.headers.get("x-request-id")
+    if cls is RateLimitError:
+        return RateLimitError(
+            message,
+            status_code=status,
+            body=body,
+            request_id=request_id,
+            response=response,
+            retry_after=_retry_after(response.headers.get("retry-after")),
+        )
+    return cls(message, status_code=status, body=body, request_id=request_id, response=response)
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Seconds from a ``Retry-After`` header (delay-seconds or an HTTP date), else None."""
+    if value is None:
+        return None
+    value = value.strip()
+    if value.isascii() and value.isdigit():
+        return float(value)
+    from email.utils import parsedate_to_datetime  # deferred: rare path
+
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        return None
+    from datetime import UTC, datetime
+
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def _decode_body(response: httpx2.Response, redact: str | None) -> Any:
+    if not response.content:
+        return None
+    text = response.text
+    if redact and redact in text:
+        text = text.replace(redact, "<redacted>")
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def _message_from_body(body: Any, response: httpx2.Response) -> str:
+    if isinstance(body, dict) and "detail" in body:
+        detail = body["detail"]
+        if isinstance(detail, str):
+            return detail
+        if isinstance(detail, list):
+            # FastAPI's 422 body: [{"loc": ["body", "title"], "msg": "Field required"}, ...]
+            return "; ".join(_format_problem(problem) for problem in detail)
+        return json.dumps(detail)
+    if isinstance(body, str) and body.strip():
+        # Cap it: an HTML error page from a proxy should not swamp the message.
+        text = body.strip()
+        return text if len(text) <= 300 else text[:300] + "…"
+    return response.reason_phrase or "HTTP error"
+
+
+def _format_problem(problem: Any) -> str:
+    if isinstance(problem, dict) and "msg" in problem:
+        loc = problem.get("loc")
+        if isinstance(loc, (list, tuple)) and loc:
+            return f"{'.'.join(str(part) for part in loc)}: {problem['msg']}"
+        return str(problem["msg"])
+    return str(problem)

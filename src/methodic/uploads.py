@@ -30,8 +30,11 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from methodic.errors import (
     APIError,
+    BadRequestError,
     ChronicleError,
+    ContentTooLargeError,
     IntegrityError,
+    NotFoundError,
     PermissionDeniedError,
     UploadError,
 )
@@ -73,7 +76,7 @@ _T = TypeVar("_T")
 # run, payload too large). Only a brand-new registration, whose caller sees the error
 # at once, drops its journal entry on them: on resume the same status may come from a
 # misconfigured base URL or a proxy, and dropping would lose the upload for good.
-_PERMANENT_CREATE_STATUSES = frozenset({400, 404, 413, 422})
+_PERMANENT_CREATE_ERRORS = (BadRequestError, ContentTooLargeError, NotFoundError)
 
 
 def tqdm_progress(desc: str | None = None, **tqdm_kwargs: Any) -> ProgressCallback:
@@ -501,7 +504,7 @@ class UploadEngine:
                 idempotency_key=record.key,
             )
         except APIError as err:
-            if drop_if_invalid and err.status_code in _PERMANENT_CREATE_STATUSES:
+            if drop_if_invalid and isinstance(err, _PERMANENT_CREATE_ERRORS):
                 # A brand-new registration the server refuses: nothing was created,
                 # and the caller sees this error now.
                 self.tracker.discard(record.key)

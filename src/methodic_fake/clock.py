@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Protocol
 
 # The largest single step (10 years) and the largest total offset (100 years):
@@ -98,5 +98,5 @@ def isoformat(ts: float | None) -> str | None:
     """Unix seconds -> RFC 3339 UTC with microseconds and a `Z`, as on the wire."""
     if ts is None:
         return None
-    dt = datetime.fromtimestamp(ts, tz=timezone.utc)
+    dt = datetime.fromtimestamp(ts, tz=UTC)
     return dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")

@@ -10,7 +10,6 @@ chronicle = fake.client("worker")
 from __future__ import annotations
 
 import functools
-import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
@@ -60,12 +59,8 @@ def _backend(
 
 @functools.cache
 def _test_client_class() -> Any:
-    """starlette's TestClient, adapted to carry SDK traffic quietly."""
-    # starlette deprecates driving TestClient with httpx2 (in favour of httpx2), but the
-    # SDK is built on httpx2 and needs an httpx2.Client; silence that import warning.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        from starlette.testclient import TestClient
+    """starlette's TestClient (an ``httpx2.Client``), adapted to carry SDK traffic quietly."""
+    from starlette.testclient import TestClient
 
     class InProcessClient(TestClient):
         def request(self, method: str, url: Any, **kwargs: Any) -> Any:
@@ -224,7 +219,7 @@ class FakeChronicle:
     # --- clients --------------------------------------------------------------------
 
     def http(self, role: str | None = "researcher") -> httpx2.Client:
-        """A raw httpx2 client for this fake (with the role's bearer token unless None).
+        """A raw ``httpx2.Client`` for this fake (with the role's bearer token unless None).
 
         For requests the SDK would never send (malformed bodies, missing auth).
         """

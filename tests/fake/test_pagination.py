@@ -46,7 +46,7 @@ def test_default_limit_is_50(researcher: Chronicle, fake: FakeChronicle) -> None
         researcher.variations.create(exp.id, config_json={"i": i})
     page = researcher.variations.list(exp.id)
     assert len(page.items) == 50 and page.next_cursor is not None
-    assert len(list(researcher.variations.iter(exp.id, page_size=200))) == 51
+    assert len(list(researcher.variations.list(exp.id, limit=200))) == 51
 
 
 @pytest.mark.parametrize("limit", [0, 201, -1])

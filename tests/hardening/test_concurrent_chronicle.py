@@ -140,7 +140,7 @@ def test_sixteen_threads_share_one_chronicle(fake: FakeChronicle, figures: Any) 
         total = sum(calls)
         assert total >= TOTAL_CALLS
         # Afterwards the server agrees with every thread's own ledger.
-        everything = list(chronicle.experiments.iter(page_size=200))
+        everything = list(chronicle.experiments.list(limit=200))
         owners = {e.id: e.tags for e in everything}
         for w in workers:
             assert {e for e, tags in owners.items() if tags == [w.tag]} == set(w.mine)

@@ -53,7 +53,7 @@ def test_config_start_heartbeat_upload_succeed(
     assert run.state == "succeeded"
     assert researcher.runs.get(run_id).state == "succeeded"
     assert tracker.incomplete() == []
-    assert sorted(a.name for a in researcher.assets.iter(run_id=run_id)) == [
+    assert sorted(a.name for a in researcher.assets.list(run_id=run_id)) == [
         "pip-freeze",
         "snapshot",
         "weights",

@@ -1,11 +1,12 @@
 # The two commands a newcomer needs: `make demo` and `make test`.
 # Everything else here is a building block of those two.
 PYTHON ?= python3
+PYTHONS ?= 3.11 3.12 3.13 3.14
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
 
-.PHONY: demo test lint typecheck pytest fuzz bench cassettes dist-check workflows-check clean
+.PHONY: demo test lint typecheck pytest test-pythons fuzz bench cassettes dist-check workflows-check clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,6 +28,12 @@ typecheck: $(STAMP)
 
 pytest: $(STAMP)
 	$(BIN)/pytest -q
+
+# pytest on every Python 3.11-3.14 present on this machine (PATH or pyenv), one
+# .venv-3.X each; missing versions are skipped. CI covers all four in its matrix.
+# Narrow it: make test-pythons PYTHONS="3.12 3.13" PYTEST_ARGS="tests/sdk"
+test-pythons:
+	PYTHONS="$(PYTHONS)" .ci/test_pythons.sh $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	for b in bench/bench_*.py; do $(BIN)/python $$b || exit 1; done
@@ -75,4 +82,4 @@ else
 endif
 
 clean:
-	rm -rf $(VENV) dist build .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .venv-3.* dist build .mypy_cache .ruff_cache .pytest_cache

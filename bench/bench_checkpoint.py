@@ -6,11 +6,11 @@ files of ``--size-mib`` MiB each (default 8 x 64 MiB):
 
 * **upload**: ``Run.upload_asset`` of the whole checkpoint (sha256 of every file,
   journal, ``POST /assets``, the parallel storage PUTs, finalize) next to raw
-  ``httpx`` PUTs of the same files to presigned URLs of the same fake, as many at once
+  ``httpx2`` PUTs of the same files to presigned URLs of the same fake, as many at once
   as the SDK sends (``MAX_PARALLEL_COMPONENTS``); aim: raw time / SDK time >= 0.9;
 * **download**: ``download_asset`` of the stored checkpoint (download URLs, parallel
   streaming GETs with the size cap and sha256 of every byte, rename) next to
-  raw ``httpx`` streaming GETs of the same presigned URLs into files, as many at once
+  raw ``httpx2`` streaming GETs of the same presigned URLs into files, as many at once
   as the SDK fetches (``MAX_PARALLEL_DOWNLOADS``); aim: raw time / SDK time >= 0.9.
   A third client, the raw GETs hashing each chunk as it arrives, shows how much of
   the difference is the sha256 that no verifying client can skip.
@@ -53,10 +53,10 @@ CONTENT_TYPE = "application/octet-stream"
 
 
 def _raw_client() -> Any:
-    """The baseline's HTTP client: the one place this script imports httpx."""
-    import httpx
+    """The baseline's HTTP client: the one place this script imports httpx2."""
+    import httpx2
 
-    return httpx.Client(timeout=120)
+    return httpx2.Client(timeout=120)
 
 
 def _report(**figures: Any) -> None:

@@ -1,11 +1,11 @@
-"""How much does methodic cost over raw httpx?
+"""How much does methodic cost over raw httpx2?
 
 Prints, from one run against a loopback uvicorn server running the Chronicle fake:
 
 * the median per-call time of ``chronicle.experiments.get(id)`` and of a raw
-  ``httpx.Client.get(...).json()`` on the same route, and their ratio (aim <= 1.10);
-* the import time of ``methodic`` and of ``httpx`` in fresh interpreters (median of
-  several runs; aim: methodic within 20 ms of httpx, which it imports).
+  ``httpx2.Client.get(...).json()`` on the same route, and their ratio (aim <= 1.05);
+* the import time of ``methodic`` and of ``httpx2`` in fresh interpreters (median of
+  several runs; aim: methodic within 20 ms of httpx2, which it imports).
 
 Run: ``.venv/bin/python bench/bench_sdk.py [--calls N] [--imports N]``. Figures are
 printed, never asserted: wall-clock numbers vary across machines.
@@ -20,7 +20,7 @@ import sys
 import time
 from collections.abc import Callable
 
-import httpx
+import httpx2
 
 from methodic import Chronicle
 from methodic_fake import FakeChronicle
@@ -36,7 +36,7 @@ def _time_calls(call: Callable[[], object], n: int) -> list[float]:
 
 
 def bench_calls(base_url: str, token: str, experiment_id: str, calls: int) -> None:
-    with Chronicle(base_url, token) as chronicle, httpx.Client() as raw:
+    with Chronicle(base_url, token) as chronicle, httpx2.Client() as raw:
         url = f"{base_url}/experiments/{experiment_id}"
         headers = {"Authorization": f"Bearer {token}"}
 
@@ -63,8 +63,8 @@ def bench_calls(base_url: str, token: str, experiment_id: str, calls: int) -> No
     raw_ms = statistics.median(raw_samples) * 1000
     print(f"per call, median of {len(sdk_samples)} (GET /experiments/{{id}} on loopback):")
     print(f"  chronicle.experiments.get(id)    {sdk_ms:8.3f} ms")
-    print(f"  httpx.Client.get(...).json()     {raw_ms:8.3f} ms")
-    print(f"  ratio sdk / raw                  {sdk_ms / raw_ms:8.3f}   (aim <= 1.10)")
+    print(f"  httpx2.Client.get(...).json()    {raw_ms:8.3f} ms")
+    print(f"  ratio sdk / raw httpx2           {sdk_ms / raw_ms:8.3f}   (aim <= 1.05)")
 
 
 def _run_timed(code: str) -> list[float]:
@@ -77,10 +77,10 @@ def _import_seconds(module: str) -> float:
     return _run_timed(code)[0]
 
 
-# httpx first, then methodic on top, in one fresh interpreter: the second figure is
+# httpx2 first, then methodic on top, in one fresh interpreter: the second figure is
 # methodic's own cost, and timing both in one process cancels most machine noise.
 _LAYERED = (
-    "import time; t0 = time.perf_counter(); import httpx; t1 = time.perf_counter(); "
+    "import time; t0 = time.perf_counter(); import httpx2; t1 = time.perf_counter(); "
     "import methodic; t2 = time.perf_counter(); print(t1 - t0, t2 - t1)"
 )
 
@@ -88,20 +88,20 @@ _LAYERED = (
 def bench_imports(runs: int) -> None:
     _import_seconds("methodic")  # warm the filesystem cache and .pyc files
     methodic_s: list[float] = []
-    httpx_s: list[float] = []
+    httpx2_s: list[float] = []
     on_top_s: list[float] = []
     for _ in range(runs):
         methodic_s.append(_import_seconds("methodic"))
-        httpx_s.append(_import_seconds("httpx"))
+        httpx2_s.append(_import_seconds("httpx2"))
         on_top_s.append(_run_timed(_LAYERED)[1])
     m = statistics.median(methodic_s) * 1000
-    h = statistics.median(httpx_s) * 1000
+    h = statistics.median(httpx2_s) * 1000
     on_top = statistics.median(on_top_s) * 1000
     print(f"import time, median of {runs} fresh interpreters each:")
     print(f"  import methodic                  {m:8.1f} ms")
-    print(f"  import httpx                     {h:8.1f} ms")
+    print(f"  import httpx2                    {h:8.1f} ms")
     print(f"  difference                       {m - h:8.1f} ms   (aim <= 20 ms)")
-    print(f"  methodic after httpx, same proc  {on_top:8.1f} ms   (methodic's own share)")
+    print(f"  methodic after httpx2, same proc {on_top:8.1f} ms   (methodic's own share)")
 
 
 def main() -> None:

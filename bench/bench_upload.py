@@ -4,7 +4,7 @@ Prints, from one run against the Chronicle fake served by uvicorn on loopback (i
 blobs written to a temporary data dir on disk):
 
 * the throughput of ``Run.upload_asset`` for one file (default 1 GiB) next to a raw
-  streaming ``httpx`` PUT of the same file (1 MiB chunks, declared Content-Length)
+  streaming ``httpx2`` PUT of the same file (1 MiB chunks, declared Content-Length)
   to a presigned URL of the same fake, and their ratio (aim >= 0.8). ``upload_asset``
   also hashes the file before registering it (the protocol needs the sha256 up
   front), so the total is printed next to the PUT phase alone; the aim is judged on
@@ -142,19 +142,19 @@ def _chunks(path: str, digest: Any) -> Iterator[bytes]:
 
 
 def child_raw(url: str, path: str, hashing: str) -> None:
-    """The floor: a streaming httpx PUT of the file to a presigned URL, nothing else.
+    """The floor: a streaming httpx2 PUT of the file to a presigned URL, nothing else.
 
     With ``hashing == "hash"`` every chunk also goes through sha256 on its way out,
     as the engine's check that the file still matches its registered digest does.
     """
     import hashlib
 
-    import httpx
+    import httpx2
 
     size = os.path.getsize(path)
     headers = {"Content-Length": str(size), "Content-Type": CONTENT_TYPE}
     digest = hashlib.sha256() if hashing == "hash" else None
-    with httpx.Client() as client:
+    with httpx2.Client() as client:
         start = time.perf_counter()
         response = client.put(url, content=_chunks(path, digest), headers=headers)
         seconds = time.perf_counter() - start
@@ -301,7 +301,7 @@ def throughput(bench: Bench, big: Path, rounds: int) -> tuple[Reports, Reports]:
         f"    after the PUT                  {median('after_put', sdk):8.2f} s      "
         "(finalize, journal)"
     )
-    print(f"  raw httpx streaming PUT          {mib_s(size, raw_s):8.1f} MiB/s  ({raw_s:.2f} s)")
+    print(f"  raw httpx2 streaming PUT          {mib_s(size, raw_s):8.1f} MiB/s  ({raw_s:.2f} s)")
     print(
         f"  ratio total / raw                {statistics.median(totals):8.3f}   "
         f"(aim >= 0.8, judged on this; rounds: {_fmt(totals)})"
@@ -339,7 +339,7 @@ def memory(bench: Bench, work: Path, sdk: Reports, raw: Reports) -> None:
         f"  Run.upload_asset {big_mib:5d} MiB       {mb(big_rss)}   (aim: flat, < {RSS_AIM_MB} MB)"
     )
     print(f"  growth {SMALL_MIB} -> {big_mib} MiB            {mb(big_rss - small_rss)}")
-    print(f"  raw httpx PUT {big_mib:5d} MiB          {mb(max(r['rss'] for r in raw))}")
+    print(f"  raw httpx2 PUT {big_mib:5d} MiB          {mb(max(r['rss'] for r in raw))}")
 
 
 def _fmt(ratios: list[float]) -> str:

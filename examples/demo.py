@@ -175,7 +175,7 @@ def main() -> int:
         with runner(fake, first.id, tracker_path, work / "run1") as proc:
             relay_until(proc, "succeeded")
             check(proc.wait() == 0, "restarted runner exited 0")
-        assets = [a for a in researcher.assets.iter(run_id=first.id) if a.kind == "checkpoint"]
+        assets = [a for a in researcher.assets.list(run_id=first.id) if a.kind == "checkpoint"]
         check(
             len(assets) == 1 and assets[0].state == "ready", "exactly one checkpoint asset, ready"
         )

@@ -9,12 +9,12 @@ from functools import cached_property
 from types import TracebackType
 from typing import TYPE_CHECKING, TypeVar
 
-import httpx
-
 from methodic.errors import ChronicleError
 from methodic.transport import DEFAULT_TIMEOUT, Transport
 
 if TYPE_CHECKING:
+    import httpx2
+
     from methodic.namespaces import Assets, Experiments, Runs, Search, Variations
     from methodic.namespaces._base import Namespace
     from methodic.upload_manager import UploadManager
@@ -36,7 +36,7 @@ class Chronicle:
             exp = chronicle.experiments.create("lr sweep")
 
     ``base_url`` and ``api_key`` fall back to ``CHRONICLE_BASE_URL`` and
-    ``CHRONICLE_API_KEY``. Pass ``http_client`` to reuse your own ``httpx.Client``
+    ``CHRONICLE_API_KEY``. Pass ``http_client`` to reuse your own ``httpx2.Client``
     (it is not closed by ``close()``).
     """
 
@@ -45,8 +45,8 @@ class Chronicle:
         base_url: str | None = None,
         api_key: str | None = None,
         *,
-        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
-        http_client: httpx.Client | None = None,
+        timeout: float | httpx2.Timeout = DEFAULT_TIMEOUT,
+        http_client: httpx2.Client | None = None,
         user_agent: str | None = None,
     ) -> None:
         base_url = base_url or os.environ.get("CHRONICLE_BASE_URL")
@@ -142,7 +142,7 @@ class Chronicle:
     def close(self) -> None:
         """Wait for queued background uploads, then release connections.
 
-        Closes the ``httpx.Client`` only if this object created it. Leaving a ``with``
+        Closes the ``httpx2.Client`` only if this object created it. Leaving a ``with``
         block because of ``SystemExit`` or ``KeyboardInterrupt`` (a SIGTERM under
         ``Run.lifecycle()``, Ctrl-C) does not wait: the process is meant to end now,
         and its unfinished uploads stay in the journal for the next one.
@@ -181,5 +181,9 @@ def _key_hint(api_key: str) -> str:
 
 
 def _safe_base(base_url: str) -> str:
-    url = httpx.URL(base_url)
-    return str(url.copy_with(username=None, password=None)) if url.userinfo else base_url
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(base_url)
+    if "@" not in parts.netloc:
+        return base_url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))

@@ -1,8 +1,8 @@
-"""The exception tree, and the mapping from an HTTP response to the right exception.
+"""The exception tree: every error the SDK raises is a ``ChronicleError``.
 
-Every error the SDK raises is a ``ChronicleError``. Non-2xx responses become an
-``APIError`` subclass chosen by status code; failures before any response arrives
-(refused connection, DNS, timeout) become ``APIConnectionError``.
+Non-2xx responses become an ``APIError`` subclass chosen by status code (the transport
+builds them); failures before any response arrives (refused connection, DNS, timeout)
+become ``APIConnectionError``. Branch on the class, not on numbers:
 
     try:
         chronicle.experiments.commit(exp_id)
@@ -12,12 +12,13 @@ Every error the SDK raises is a ``ChronicleError``. Non-2xx responses become an
 
 from __future__ import annotations
 
-import json
 import os
+from http import HTTPStatus
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
+if TYPE_CHECKING:
+    import httpx2
 
 __all__ = [
     "APIConnectionError",
@@ -27,13 +28,16 @@ __all__ = [
     "BadRequestError",
     "ChronicleError",
     "ConflictError",
+    "ContentTooLargeError",
     "IntegrityError",
     "NotFoundError",
     "PermissionDeniedError",
+    "RateLimitError",
+    "ResponseValidationError",
     "ServerError",
     "TrackerError",
+    "UnprocessableEntityError",
     "UploadError",
-    "error_from_response",
 ]
 
 
@@ -49,7 +53,7 @@ class APIError(ChronicleError):
         message: a readable message, taken from the body's ``detail`` when present.
         body: the decoded JSON body, or its text when it is not JSON.
         request_id: the ``x-request-id`` response header, when the server sent one.
-        response: the ``httpx.Response`` itself.
+        response: the ``httpx2.Response`` itself (``None`` after unpickling).
     """
 
     def __init__(
@@ -59,7 +63,7 @@ class APIError(ChronicleError):
         status_code: int,
         body: Any = None,
         request_id: str | None = None,
-        response: httpx.Response | None = None,
+        response: httpx2.Response | None = None,
     ) -> None:
         self.message = message
         self.status_code = status_code
@@ -84,7 +88,14 @@ def _rebuild_api_error(
 
 
 class BadRequestError(APIError):
-    """400 or 422: the request was malformed or failed validation."""
+    """400 (and, through ``UnprocessableEntityError``, 422): the request was refused as invalid."""
+
+
+class UnprocessableEntityError(BadRequestError):
+    """422: the body or query parsed but failed validation (``message`` names the fields).
+
+    A ``BadRequestError`` too, so ``except BadRequestError`` catches both.
+    """
 
 
 class AuthenticationError(APIError):
@@ -103,14 +114,63 @@ class ConflictError(APIError):
     """409: the resource is in a state that forbids this call."""
 
 
+class ContentTooLargeError(APIError):
+    """413: the request body is over the server's limit (inline content over 1 MiB)."""
+
+
 class ServerError(APIError):
     """5xx: the server failed, or (503) a feature such as search is not configured."""
+
+
+class RateLimitError(APIError):
+    """429: too many requests.
+
+    ``retry_after`` is the delay in seconds the server asked for (its ``Retry-After``
+    header, as seconds or an HTTP date), or ``None`` when it sent none. methodic does
+    not retry by itself.
+
+        try:
+            chronicle.runs.get(run_id)
+        except methodic.RateLimitError as err:
+            time.sleep(err.retry_after or 1.0)
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int,
+        body: Any = None,
+        request_id: str | None = None,
+        response: httpx2.Response | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(
+            message, status_code=status_code, body=body, request_id=request_id, response=response
+        )
+        self.retry_after = retry_after
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        fields = (self.message, self.status_code, self.body, self.request_id, self.retry_after)
+        return (_rebuild_rate_limit_error, fields)
+
+
+def _rebuild_rate_limit_error(
+    message: str, status_code: int, body: Any, request_id: str | None, retry_after: float | None
+) -> RateLimitError:
+    return RateLimitError(
+        message,
+        status_code=status_code,
+        body=body,
+        request_id=request_id,
+        retry_after=retry_after,
+    )
 
 
 class APIConnectionError(ChronicleError):
     """No response arrived: connection refused or reset, DNS failure, protocol error.
 
-    The underlying ``httpx`` exception is chained as ``__cause__``.
+    The underlying ``httpx2`` exception is chained as ``__cause__``.
     """
 
 
@@ -119,7 +179,61 @@ class APITimeoutError(APIConnectionError):
 
 
 class UploadError(ChronicleError):
-    """An asset upload could not complete (for example the local file changed)."""
+    """An asset upload could not complete (for example the local file changed).
+
+    When Chronicle or storage refused a call, ``api_error`` is that ``APIError`` (the
+    first one in the ``__cause__`` chain) and ``status_code`` / ``request_id`` repeat its
+    fields; otherwise all three are ``None`` (a local file changed, the connection
+    failed: see ``__cause__``).
+
+        except methodic.UploadError as err:
+            if isinstance(err.api_error, methodic.ConflictError): ...
+    """
+
+    @property
+    def api_error(self) -> APIError | None:
+        """The ``APIError`` this upload failed on, if a server refused a call."""
+        cause = self.__cause__
+        while cause is not None:
+            if isinstance(cause, APIError):
+                return cause
+            cause = cause.__cause__
+        return None
+
+    @property
+    def status_code(self) -> int | None:
+        """The HTTP status of ``api_error``, if any."""
+        error = self.api_error
+        return error.status_code if error is not None else None
+
+    @property
+    def request_id(self) -> str | None:
+        """The request id of ``api_error``, if any."""
+        error = self.api_error
+        return error.request_id if error is not None else None
+
+
+class ResponseValidationError(ChronicleError):
+    """A 2xx response whose body does not fit the type it should decode to.
+
+    ``type_name`` and ``field`` name what did not fit (``field`` is ``None`` when the
+    body as a whole is wrong, for example not a JSON object). It usually means the
+    client and server disagree about the API version, or a proxy answered instead.
+    """
+
+    def __init__(self, message: str, *, type_name: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.type_name = type_name
+        self.field = field
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild_validation_error, (str(self), self.type_name, self.field))
+
+
+def _rebuild_validation_error(
+    message: str, type_name: str, field: str | None
+) -> ResponseValidationError:
+    return ResponseValidationError(message, type_name=type_name, field=field)
 
 
 class IntegrityError(ChronicleError):
@@ -148,76 +262,20 @@ class TrackerError(ChronicleError):
         return (type(self), (str(self), self.path))
 
 
-_STATUS_CLASSES: dict[int, type[APIError]] = {
-    400: BadRequestError,
-    401: AuthenticationError,
-    403: PermissionDeniedError,
-    404: NotFoundError,
-    409: ConflictError,
-    422: BadRequestError,
+# RFC 9110's names, which Python adopted only in 3.13: the same message on every Python.
+_RFC9110_PHRASES = {
+    413: "Content Too Large",
+    414: "URI Too Long",
+    416: "Range Not Satisfiable",
+    422: "Unprocessable Content",
 }
 
 
-def error_from_response(response: httpx.Response, *, redact: str | None = None) -> APIError:
-    """Build the typed exception for a non-2xx ``response`` (whose body has been read).
-
-    Every occurrence of ``redact`` (the API key) in the body is replaced before the
-    body is parsed, so a server or proxy that echoes the token cannot put it into the
-    exception's message or ``body``.
-    """
-    status = response.status_code
-    body = _decode_body(response, redact)
-    cls = _STATUS_CLASSES.get(status)
-    if cls is None:
-        cls = ServerError if status >= 500 else APIError
-    return cls(
-        _message_from_body(body, response),
-        status_code=status,
-        body=body,
-        request_id=response.headers.get("x-request-id"),
-        response=response,
-    )
-
-
-def _decode_body(response: httpx.Response, redact: str | None) -> Any:
-    if not response.content:
-        return None
-    text = response.text
-    if redact and redact in text:
-        text = text.replace(redact, "<redacted>")
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
-
-
-def _message_from_body(body: Any, response: httpx.Response) -> str:
-    if isinstance(body, dict) and "detail" in body:
-        detail = body["detail"]
-        if isinstance(detail, str):
-            return detail
-        if isinstance(detail, list):
-            # FastAPI's 422 body: [{"loc": ["body", "title"], "msg": "Field required"}, ...]
-            return "; ".join(_format_problem(problem) for problem in detail)
-        return json.dumps(detail)
-    if isinstance(body, str) and body.strip():
-        # Cap it: an HTML error page from a proxy should not swamp the message.
-        text = body.strip()
-        return text if len(text) <= 300 else text[:300] + "…"
-    return response.reason_phrase or "HTTP error"
-
-
-def _format_problem(problem: Any) -> str:
-    if isinstance(problem, dict) and "msg" in problem:
-        loc = problem.get("loc")
-        if isinstance(loc, (list, tuple)) and loc:
-            return f"{'.'.join(str(part) for part in loc)}: {problem['msg']}"
-        return str(problem["msg"])
-    return str(problem)
-
-
 def _describe(status_code: int, message: str, request_id: str | None) -> str:
-    reason = httpx.codes.get_reason_phrase(status_code)
+    try:
+        reason = _RFC9110_PHRASES.get(status_code) or HTTPStatus(status_code).phrase
+    except ValueError:
+        reason = ""
     head = f"{status_code} {reason}" if reason else str(status_code)
     tail = f" (request id {request_id})" if request_id else ""
     return f"{head}: {message}{tail}"

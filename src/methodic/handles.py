@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar, over
 
 from methodic import types
 from methodic.errors import ConflictError
-from methodic.types import Model, Page
+from methodic.types import Model, Page, _mapped
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
@@ -309,19 +309,13 @@ class ExperimentVariations:
         return Variation(exp.chronicle, created)
 
     def list(self, *, limit: int | None = None, cursor: str | None = None) -> Page[Variation]:
-        """One page of variation handles."""
+        """Variation handles: iterate for all of them across pages (``limit``: page size)."""
         exp = self._experiment
         page = exp.chronicle.variations.list(exp.id, limit=limit, cursor=cursor)
-        return Page([Variation(exp.chronicle, v) for v in page.items], page.next_cursor)
-
-    def iter(self, *, page_size: int | None = None) -> Iterator[Variation]:
-        """Every variation, as handles, page by page."""
-        exp = self._experiment
-        for v in exp.chronicle.variations.iter(exp.id, page_size=page_size):
-            yield Variation(exp.chronicle, v)
+        return _mapped(page, lambda v: Variation(exp.chronicle, v))
 
     def __iter__(self) -> Iterator[Variation]:
-        return self.iter()
+        return iter(self.list())
 
 
 class Variation(Handle[types.Variation]):
@@ -371,19 +365,13 @@ class VariationRuns:
         return Run(v.chronicle, created)
 
     def list(self, *, limit: int | None = None, cursor: str | None = None) -> Page[Run]:
-        """One page of run handles."""
+        """Run handles: iterate for all of them across pages (``limit``: page size)."""
         v = self._variation
         page = v.chronicle.runs.list(variation_id=v.id, limit=limit, cursor=cursor)
-        return Page([Run(v.chronicle, r) for r in page.items], page.next_cursor)
-
-    def iter(self, *, page_size: int | None = None) -> Iterator[Run]:
-        """Every run of the variation, as handles, page by page."""
-        v = self._variation
-        for r in v.chronicle.runs.iter(variation_id=v.id, page_size=page_size):
-            yield Run(v.chronicle, r)
+        return _mapped(page, lambda r: Run(v.chronicle, r))
 
     def __iter__(self) -> Iterator[Run]:
-        return self.iter()
+        return iter(self.list())
 
 
 class Run(Handle[types.Run]):

@@ -21,7 +21,17 @@ from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal
 
-from methodic.errors import APIError, ChronicleError, TrackerError
+from methodic.errors import (
+    APIError,
+    AuthenticationError,
+    BadRequestError,
+    ChronicleError,
+    ConflictError,
+    ContentTooLargeError,
+    NotFoundError,
+    PermissionDeniedError,
+    TrackerError,
+)
 
 if TYPE_CHECKING:
     from types import FrameType
@@ -42,9 +52,17 @@ __all__ = [
 logger = logging.getLogger("methodic")
 
 _WATCHDOG_SECONDS = 15 * 60
-# Client errors that a later beat may still get past: everything else in 4xx (409
-# reaped, 401 revoked key, 403, 404 unknown run, ...) will fail the same way forever.
-_RETRYABLE_CLIENT_STATUSES = frozenset({408, 429})
+# Refusals a later beat cannot get past (409 reaped, 401 revoked key, 403, 404 unknown
+# run, 400/422 bad body, 413 progress too large); anything else (5xx, 429, 408, ...)
+# may pass at the next beat.
+_PERMANENT_REFUSALS = (
+    AuthenticationError,
+    BadRequestError,
+    ConflictError,
+    ContentTooLargeError,
+    NotFoundError,
+    PermissionDeniedError,
+)
 
 ProgressSource = Mapping[str, Any] | Callable[[], Mapping[str, Any] | None] | None
 """Heartbeat progress: a mapping, or a callable asked for a fresh one at every beat."""
@@ -341,8 +359,7 @@ class RunLifecycle:
 
 def _retryable(error: APIError) -> bool:
     """Server errors, timeouts and rate limits may pass at the next beat."""
-    status = error.status_code
-    return status >= 500 or status < 400 or status in _RETRYABLE_CLIENT_STATUSES
+    return not isinstance(error, _PERMANENT_REFUSALS)
 
 
 def environment_snapshot() -> dict[str, Any]:

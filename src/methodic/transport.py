@@ -1,18 +1,22 @@
-"""``Transport``: the only code in methodic that sends HTTP requests.
+"""``Transport``: the only code in methodic that sends HTTP requests (through httpx2).
 
 It has two faces. ``request`` talks to Chronicle: it joins the path onto the base
 URL, adds the bearer token to that one request, decodes JSON and maps non-2xx
 statuses to typed errors. ``storage_request`` / ``storage_stream`` talk to presigned
 storage URLs and never send the bearer token, not even one the caller passes or one
-set as a default on a caller-supplied ``httpx.Client``.
+set as a default on a caller-supplied ``httpx2.Client``.
 
 The token is added per request rather than as a client default so that no code path
-(a redirect, a storage call, a user reusing ``transport.http_client``) can carry it
-somewhere it was not meant to go.
+(a storage call, a user reusing ``transport.http_client``) can carry it somewhere it
+was not meant to go. Chronicle calls never follow redirects, whatever the client's
+``follow_redirects`` says: httpx2 keeps per-request headers on a same-origin redirect,
+so following one would hand the token to whatever path the redirect names (a storage
+route on the same host, say). A redirect is raised as an ``APIError`` instead.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -21,14 +25,24 @@ from contextlib import contextmanager
 from typing import Any, TypeGuard
 from urllib.parse import quote
 
-import httpx
+import httpx2
 
 from methodic._version import __version__
 from methodic.errors import (
     APIConnectionError,
+    APIError,
     APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
     ChronicleError,
-    error_from_response,
+    ConflictError,
+    ContentTooLargeError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    ResponseValidationError,
+    ServerError,
+    UnprocessableEntityError,
 )
 
 __all__ = ["DEFAULT_TIMEOUT", "Transport"]
@@ -39,9 +53,9 @@ logger = logging.getLogger("methodic")
 
 
 class _PresignedURLFilter(logging.Filter):
-    """Drops the query string of presigned URLs from httpx's own INFO log lines.
+    """Drops the query string of presigned URLs from httpx2's own INFO log lines.
 
-    httpx logs every request's full URL at INFO; for a presigned URL that is a
+    httpx2 logs every request's full URL at INFO; for a presigned URL that is a
     usable credential until it expires. Only URLs whose query carries a signature
     parameter are touched.
     """
@@ -54,8 +68,8 @@ class _PresignedURLFilter(logging.Filter):
         return True
 
 
-def _is_presigned(value: object) -> TypeGuard[httpx.URL]:
-    if not isinstance(value, httpx.URL) or not value.query:
+def _is_presigned(value: object) -> TypeGuard[httpx2.URL]:
+    if not isinstance(value, httpx2.URL) or not value.query:
         return False
     return any("signature" in k.lower() or k.lower() == "sig" for k in value.params)
 
@@ -68,16 +82,17 @@ def _install_httpx_log_filter() -> None:
     global _httpx_filter_installed
     with _httpx_filter_lock:
         if not _httpx_filter_installed:
-            logging.getLogger("httpx").addFilter(_PresignedURLFilter())
+            logging.getLogger("httpx2").addFilter(_PresignedURLFilter())
             _httpx_filter_installed = True
 
 
 class Transport:
     """Sends requests to Chronicle and to presigned storage URLs.
 
-    ``http_client`` may be any ``httpx.Client`` (for example starlette's
+    ``http_client`` may be any ``httpx2.Client`` (for example starlette's
     ``TestClient`` for in-process use); the transport closes it only if it created it.
-    ``timeout`` applies to every request, including through a caller's client.
+    ``timeout`` applies to every request, including through a caller's client, and
+    Chronicle calls never follow redirects (see the module docstring).
     """
 
     def __init__(
@@ -85,13 +100,13 @@ class Transport:
         base_url: str,
         api_key: str,
         *,
-        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
-        http_client: httpx.Client | None = None,
+        timeout: float | httpx2.Timeout = DEFAULT_TIMEOUT,
+        http_client: httpx2.Client | None = None,
         user_agent: str | None = None,
     ) -> None:
         try:
-            url = httpx.URL(base_url)
-        except httpx.InvalidURL as err:
+            url = httpx2.URL(base_url)
+        except httpx2.InvalidURL as err:
             raise ChronicleError(f"base_url is not a valid URL: {err}") from None
         if url.scheme not in ("http", "https") or not url.host:
             shown = _safe_url(url) if url.host else str(base_url)[:100]
@@ -101,7 +116,7 @@ class Transport:
             )
         api_key = _checked_key(api_key)
         self.base_url = str(base_url).rstrip("/")
-        self._timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
+        self._timeout = timeout if isinstance(timeout, httpx2.Timeout) else httpx2.Timeout(timeout)
         ua = user_agent or f"methodic-python/{__version__}"
         common = {"User-Agent": ua, "Accept": "application/json"}
         self._api_key = api_key  # kept only to scrub it from text (error bodies, crash messages)
@@ -111,7 +126,7 @@ class Transport:
         self._closed = False
         self._own_client_headers = common
         if http_client is None:
-            # Our own client carries the non-secret headers as defaults (httpx merges
+            # Our own client carries the non-secret headers as defaults (httpx2 merges
             # fewer per-request headers that way); the bearer token never goes there.
             self._chronicle_headers = {"Authorization": f"Bearer {api_key}"}
             self._storage_headers: dict[str, str] = {}
@@ -124,18 +139,18 @@ class Transport:
         return f"<Transport base_url={_safe_url(self.base_url)!r}>"
 
     @property
-    def http_client(self) -> httpx.Client:
-        """The underlying ``httpx.Client`` (it carries no Authorization default)."""
+    def http_client(self) -> httpx2.Client:
+        """The underlying ``httpx2.Client`` (it carries no Authorization default)."""
         return self._client or self._create_client()
 
-    def _create_client(self) -> httpx.Client:
-        # Deferred to first use: httpx.Client() builds an SSL context (tens of ms),
+    def _create_client(self) -> httpx2.Client:
+        # Deferred to first use: httpx2.Client() builds an SSL context (tens of ms),
         # which a process that constructs a Chronicle but never calls need not pay.
         with self._client_lock:
             if self._closed:
                 raise ChronicleError("this Chronicle client is closed")
             if self._client is None:
-                self._client = httpx.Client(headers=self._own_client_headers)
+                self._client = httpx2.Client(headers=self._own_client_headers)
             return self._client
 
     def path(self, *segments: str) -> str:
@@ -186,8 +201,9 @@ class Transport:
                 json=json,
                 headers=request_headers,
                 timeout=self._timeout,
+                follow_redirects=False,
             )
-        except httpx.RequestError as err:
+        except httpx2.RequestError as err:
             if logger.isEnabledFor(logging.DEBUG):
                 logger.debug(
                     "%s %s -> %s (%.1f ms)",
@@ -205,6 +221,8 @@ class Transport:
                 response.status_code,
                 (time.perf_counter() - start) * 1000,
             )
+        if response.is_redirect:
+            raise _redirect_error(method, path, response)
         if not response.is_success:
             raise error_from_response(response, redact=self._api_key)
         content = response.content
@@ -213,8 +231,9 @@ class Transport:
         try:
             return response.json()
         except ValueError as err:
-            raise ChronicleError(
-                f"{method} {path} returned a {response.status_code} whose body is not JSON"
+            raise ResponseValidationError(
+                f"{method} {path} returned a {response.status_code} whose body is not JSON",
+                type_name="JSON",
             ) from err
 
     def storage_request(
@@ -224,7 +243,7 @@ class Transport:
         *,
         content: bytes | Iterable[bytes] | None = None,
         headers: Mapping[str, str] | None = None,
-    ) -> httpx.Response:
+    ) -> httpx2.Response:
         """Send ``method`` to a presigned storage ``url`` and return the read response.
 
         ``content`` may be bytes or an iterator of bytes (streamed; pass a
@@ -235,7 +254,7 @@ class Transport:
         start = time.perf_counter()
         try:
             response = self.http_client.send(request, auth=None)
-        except httpx.RequestError as err:
+        except httpx2.RequestError as err:
             raise _connection_error(method, request.url, err) from err
         self._storage_log(request, response, start)
         if not response.is_success:
@@ -245,7 +264,7 @@ class Transport:
     @contextmanager
     def storage_stream(
         self, method: str, url: str, *, headers: Mapping[str, str] | None = None
-    ) -> Iterator[httpx.Response]:
+    ) -> Iterator[httpx2.Response]:
         """Stream a response from a presigned storage ``url`` (read it with ``iter_bytes``).
 
         with transport.storage_stream("GET", url) as response:
@@ -256,18 +275,18 @@ class Transport:
         start = time.perf_counter()
         try:
             response = self.http_client.send(request, auth=None, stream=True)
-        except httpx.RequestError as err:
+        except httpx2.RequestError as err:
             raise _connection_error(method, request.url, err) from err
         try:
             self._storage_log(request, response, start)
             if not response.is_success:
                 try:
                     response.read()
-                except httpx.RequestError as err:
+                except httpx2.RequestError as err:
                     raise _connection_error(method, request.url, err) from err
                 raise error_from_response(response, redact=self._api_key)
             yield response
-        except httpx.RequestError as err:
+        except httpx2.RequestError as err:
             # A connection dropped mid-body surfaces here, inside the caller's loop.
             raise _connection_error(method, request.url, err) from err
         finally:
@@ -281,7 +300,7 @@ class Transport:
         return text.replace(self._api_key, "<redacted>")
 
     def close(self) -> None:
-        """Close the underlying ``httpx.Client`` if this transport created it."""
+        """Close the underlying ``httpx2.Client`` if this transport created it."""
         with self._client_lock:
             self._closed = True
             client = self._client
@@ -294,7 +313,7 @@ class Transport:
         url: str,
         content: bytes | Iterable[bytes] | None,
         headers: Mapping[str, str] | None,
-    ) -> httpx.Request:
+    ) -> httpx2.Request:
         if self._closed:
             raise ChronicleError("this Chronicle client is closed")
         request_headers = dict(self._storage_headers)
@@ -304,7 +323,7 @@ class Transport:
             request = self.http_client.build_request(
                 method, url, content=content, headers=request_headers, timeout=self._timeout
             )
-        except httpx.InvalidURL:
+        except httpx2.InvalidURL:
             # Not `from err`, and the URL not echoed: it carries a live signature.
             raise ChronicleError(f"{method} to a presigned URL that is not a valid URL") from None
         # The merge above includes the client's own default headers; a presigned URL
@@ -312,7 +331,9 @@ class Transport:
         request.headers.pop("Authorization", None)
         return request
 
-    def _storage_log(self, request: httpx.Request, response: httpx.Response, start: float) -> None:
+    def _storage_log(
+        self, request: httpx2.Request, response: httpx2.Response, start: float
+    ) -> None:
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug(
                 "storage %s %s -> %d (%.1f ms)",
@@ -342,16 +363,124 @@ def _checked_key(api_key: str) -> str:
     return key
 
 
-def _safe_url(url: httpx.URL | str) -> str:
+def _safe_url(url: httpx2.URL | str) -> str:
     """scheme://host[:port]/path: no query (presigned signatures), no userinfo."""
-    url = httpx.URL(url) if isinstance(url, str) else url
+    url = httpx2.URL(url) if isinstance(url, str) else url
     port = f":{url.port}" if url.port else ""
     return f"{url.scheme}://{url.host}{port}{url.path}"
 
 
+def _redirect_error(method: str, path: str, response: httpx2.Response) -> APIError:
+    location = response.headers.get("location", "")
+    target = _safe_url(response.url.join(location)) if location else "nowhere"
+    return APIError(
+        f"{method} {path} was redirected to {target}; methodic does not follow redirects "
+        "for Chronicle calls (they would carry the API key): point base_url at the final "
+        "address",
+        status_code=response.status_code,
+        request_id=response.headers.get("x-request-id"),
+        response=response,
+    )
+
+
 def _connection_error(
-    method: str, url: httpx.URL | str, err: httpx.RequestError
+    method: str, url: httpx2.URL | str, err: httpx2.RequestError
 ) -> APIConnectionError:
-    cls = APITimeoutError if isinstance(err, httpx.TimeoutException) else APIConnectionError
+    cls = APITimeoutError if isinstance(err, httpx2.TimeoutException) else APIConnectionError
     verb = "timed out" if cls is APITimeoutError else "failed"
     return cls(f"{method} {_safe_url(url)} {verb}: {type(err).__name__}: {err}")
+
+
+_STATUS_CLASSES: dict[int, type[APIError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    413: ContentTooLargeError,
+    422: UnprocessableEntityError,
+    429: RateLimitError,
+}
+
+
+def error_from_response(response: httpx2.Response, *, redact: str | None = None) -> APIError:
+    """Build the typed exception for a non-2xx ``response`` (whose body has been read).
+
+    Every occurrence of ``redact`` (the API key) in the body is replaced before the
+    body is parsed, so a server or proxy that echoes the token cannot put it into the
+    exception's message or ``body``.
+    """
+    status = response.status_code
+    body = _decode_body(response, redact)
+    cls = _STATUS_CLASSES.get(status)
+    if cls is None:
+        cls = ServerError if status >= 500 else APIError
+    message = _message_from_body(body, response)
+    request_id = response.headers.get("x-request-id")
+    if cls is RateLimitError:
+        return RateLimitError(
+            message,
+            status_code=status,
+            body=body,
+            request_id=request_id,
+            response=response,
+            retry_after=_retry_after(response.headers.get("retry-after")),
+        )
+    return cls(message, status_code=status, body=body, request_id=request_id, response=response)
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Seconds from a ``Retry-After`` header (delay-seconds or an HTTP date), else None."""
+    if value is None:
+        return None
+    value = value.strip()
+    if value.isascii() and value.isdigit():
+        return float(value)
+    from email.utils import parsedate_to_datetime  # deferred: rare path
+
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        return None
+    from datetime import UTC, datetime
+
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def _decode_body(response: httpx2.Response, redact: str | None) -> Any:
+    if not response.content:
+        return None
+    text = response.text
+    if redact and redact in text:
+        text = text.replace(redact, "<redacted>")
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def _message_from_body(body: Any, response: httpx2.Response) -> str:
+    if isinstance(body, dict) and "detail" in body:
+        detail = body["detail"]
+        if isinstance(detail, str):
+            return detail
+        if isinstance(detail, list):
+            # FastAPI's 422 body: [{"loc": ["body", "title"], "msg": "Field required"}, ...]
+            return "; ".join(_format_problem(problem) for problem in detail)
+        return json.dumps(detail)
+    if isinstance(body, str) and body.strip():
+        # Cap it: an HTML error page from a proxy should not swamp the message.
+        text = body.strip()
+        return text if len(text) <= 300 else text[:300] + "…"
+    return response.reason_phrase or "HTTP error"
+
+
+def _format_problem(problem: Any) -> str:
+    if isinstance(problem, dict) and "msg" in problem:
+        loc = problem.get("loc")
+        if isinstance(loc, (list, tuple)) and loc:
+            return f"{'.'.join(str(part) for part in loc)}: {problem['msg']}"
+        return str(problem["msg"])
+    return str(problem)

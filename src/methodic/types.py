@@ -2,7 +2,7 @@
 
 Every model has ``from_dict`` (unknown keys are ignored at every level, so server-side
 additions never break an older client; a missing required key raises
-``ChronicleError`` naming the type and field) and ``to_dict``, with
+``ResponseValidationError`` naming the type and field) and ``to_dict``, with
 ``Model.from_dict(m.to_dict()) == m``. Ids and timestamps stay ``str``; fields the
 server treats as arbitrary JSON stay ``dict[str, Any]``.
 
@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, TypeVar
 
-from methodic.errors import ChronicleError
+from methodic.errors import ChronicleError, ResponseValidationError
 
 __all__ = [
     "Asset",
@@ -40,6 +40,7 @@ __all__ = [
 
 _M = TypeVar("_M", bound="Model")
 T = TypeVar("T")
+_U = TypeVar("_U")
 
 # (field name, required, converter for nested models or None)
 _FieldSpec = tuple[str, bool, "Callable[[Any], Any] | None"]
@@ -55,8 +56,9 @@ class Model:
     def from_dict(cls: type[_M], data: Any) -> _M:
         """Build an instance from decoded JSON, ignoring keys this version doesn't know."""
         if not isinstance(data, Mapping):
-            raise ChronicleError(
-                f"cannot read {cls.__name__}: expected a JSON object, got {type(data).__name__}"
+            raise ResponseValidationError(
+                f"cannot read {cls.__name__}: expected a JSON object, got {type(data).__name__}",
+                type_name=cls.__name__,
             )
         spec = cls.__dict__.get("_spec") or _build_spec(cls)
         kwargs: dict[str, Any] = {}
@@ -69,7 +71,11 @@ class Model:
                     convert(value) if convert is not None and value is not None else value
                 )
             elif required:
-                raise ChronicleError(f"cannot read {cls.__name__}: missing required field {name!r}")
+                raise ResponseValidationError(
+                    f"cannot read {cls.__name__}: missing required field {name!r}",
+                    type_name=cls.__name__,
+                    field=name,
+                )
         return cls(**kwargs)
 
     def to_dict(self) -> dict[str, Any]:
@@ -110,8 +116,10 @@ def _union_type() -> Any:
 def _list_of(item: type[Model], owner: str, name: str) -> Callable[[Any], list[Any]]:
     def convert(value: Any) -> list[Any]:
         if not isinstance(value, list):
-            raise ChronicleError(
-                f"cannot read {owner}: field {name!r} should be a list, got {type(value).__name__}"
+            raise ResponseValidationError(
+                f"cannot read {owner}: field {name!r} should be a list, got {type(value).__name__}",
+                type_name=owner,
+                field=name,
             )
         return [item.from_dict(v) for v in value]
 
@@ -289,37 +297,109 @@ class SearchResponse(Model):
 
 @dataclass
 class Page(Generic[T]):
-    """One page of a list call; iterate it, ``len()`` it, follow ``next_cursor``."""
+    """What ``list`` returns: one page of results that iterates *every* page.
+
+    Iterating walks all items across pages, fetching the next page only when the
+    previous one is used up (iterate again and it walks again). ``items`` and
+    ``next_cursor`` describe this page alone; walk page by page with ``iter_pages()``
+    or ``has_next_page()`` / ``next_page()``. A server that hands out a cursor twice
+    ends the walk with ``ResponseValidationError`` instead of looping forever.
+
+        for run in chronicle.runs.list(state="failed"):       # every failed run
+            print(run.id)
+        first = chronicle.runs.list(limit=20)                 # one request
+        first.items, first.next_cursor
+    """
 
     items: list[T]
     next_cursor: str | None = None
+    # Fetches the page after a cursor; None for a page not fetched by a client.
+    _fetch: Callable[[str], Page[T]] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
+    # Every cursor used to reach this page (the first page's own too, if any).
+    _seen: frozenset[str] = field(default=frozenset(), init=False, repr=False, compare=False)
 
     def __iter__(self) -> Iterator[T]:
-        return iter(self.items)
+        for page in self.iter_pages():
+            yield from page.items
 
-    def __len__(self) -> int:
-        return len(self.items)
+    def has_next_page(self) -> bool:
+        """True when ``next_page()`` would fetch another page."""
+        return bool(self.next_cursor) and self._fetch is not None
+
+    def next_page(self) -> Page[T]:
+        """Fetch the page after this one (check ``has_next_page()`` first)."""
+        cursor = self.next_cursor
+        if not cursor or self._fetch is None:
+            raise ChronicleError("this is the last page: check has_next_page() first")
+        if cursor in self._seen:
+            raise ResponseValidationError(
+                f"the server returned a repeated cursor {cursor!r}",
+                type_name="Page",
+                field="next_cursor",
+            )
+        page = self._fetch(cursor)
+        page._seen = self._seen | {cursor}
+        return page
+
+    def iter_pages(self) -> Iterator[Page[T]]:
+        """This page, then each following page as it is fetched."""
+        page = self
+        yield page
+        while page.has_next_page():
+            page = page.next_page()
+            yield page
 
     @classmethod
     def from_dict(cls, data: Any, item_type: type[_M]) -> Page[_M]:
         """Read ``{"items": [...], "next_cursor": ...}``, items as ``item_type``."""
         if not isinstance(data, Mapping):
-            raise ChronicleError(
-                f"cannot read Page: expected a JSON object, got {type(data).__name__}"
+            raise ResponseValidationError(
+                f"cannot read Page: expected a JSON object, got {type(data).__name__}",
+                type_name="Page",
             )
         if "items" not in data:
-            raise ChronicleError("cannot read Page: missing required field 'items'")
+            raise ResponseValidationError(
+                "cannot read Page: missing required field 'items'", type_name="Page", field="items"
+            )
         items = data["items"]
         if not isinstance(items, list):
-            raise ChronicleError(
-                f"cannot read Page: field 'items' should be a list, got {type(items).__name__}"
+            raise ResponseValidationError(
+                f"cannot read Page: field 'items' should be a list, got {type(items).__name__}",
+                type_name="Page",
+                field="items",
             )
         cursor = data.get("next_cursor")
         return Page([item_type.from_dict(item) for item in items], cursor)
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON-ready dict form (items must have ``to_dict``)."""
+        """This page's JSON-ready dict form (items must have ``to_dict``)."""
         return {
             "items": [item.to_dict() for item in self.items],  # type: ignore[attr-defined]
             "next_cursor": self.next_cursor,
         }
+
+
+def _paged(fetch: Callable[[str | None], Page[T]], cursor: str | None = None) -> Page[T]:
+    """The page at ``cursor`` (first page if None), wired to fetch its successors."""
+
+    def follow(next_cursor: str | None) -> Page[T]:
+        page = fetch(next_cursor)
+        page._fetch = follow
+        return page
+
+    first = follow(cursor)
+    if cursor:
+        first._seen = frozenset({cursor})
+    return first
+
+
+def _mapped(page: Page[T], convert: Callable[[T], _U]) -> Page[_U]:
+    """``page`` with every item passed through ``convert``, on following pages too."""
+    fetch = page._fetch
+    out = Page([convert(item) for item in page.items], page.next_cursor)
+    out._seen = page._seen
+    if fetch is not None:
+        out._fetch = lambda cursor: _mapped(fetch(cursor), convert)
+    return out

@@ -29,7 +29,10 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from methodic.errors import (
     APIError,
+    BadRequestError,
     ChronicleError,
+    ConflictError,
+    ContentTooLargeError,
     NotFoundError,
     PermissionDeniedError,
     TrackerError,
@@ -78,10 +81,10 @@ _T = TypeVar("_T")
 # run, payload too large). Only a brand-new registration, whose caller sees the error
 # at once, drops its journal entry on them: on resume the same status may come from a
 # misconfigured base URL or a proxy, and dropping would lose the upload for good.
-_PERMANENT_CREATE_STATUSES = frozenset({400, 404, 413, 422})
+_PERMANENT_CREATE_ERRORS = (BadRequestError, ContentTooLargeError, NotFoundError)
 # On resume, a create refused with one of these, by a server that shows it knows the
 # upload's run (or experiment), can never succeed: the entry is dropped.
-_REFUSED_FOR_GOOD_STATUSES = _PERMANENT_CREATE_STATUSES | {409}
+_REFUSED_FOR_GOOD = (*_PERMANENT_CREATE_ERRORS, ConflictError)
 # Asset states an upload can still be completed from.
 _COMPLETABLE_STATES = frozenset({"pending", "ready"})
 
@@ -492,11 +495,7 @@ class UploadEngine:
                 presigned = self._create(record, drop_if_invalid=False)
             except UploadError as err:
                 refusal = err.__cause__
-                if (
-                    isinstance(refusal, APIError)
-                    and refusal.status_code in _REFUSED_FOR_GOOD_STATUSES
-                    and self._target_known(record)
-                ):
+                if isinstance(refusal, _REFUSED_FOR_GOOD) and self._target_known(record):
                     self._drop(record, f"Chronicle refuses to create its asset: {refusal}")
                     return None
                 raise
@@ -597,7 +596,7 @@ class UploadEngine:
                 idempotency_key=record.key,
             )
         except APIError as err:
-            if drop_if_invalid and err.status_code in _PERMANENT_CREATE_STATUSES:
+            if drop_if_invalid and isinstance(err, _PERMANENT_CREATE_ERRORS):
                 # A brand-new registration the server refuses: nothing was created,
                 # and the caller sees this error now.
                 self.tracker.discard(record.key)

@@ -12,6 +12,7 @@ from starlette.types import Receive, Scope, Send
 
 from methodic_fake.backend import Backend
 from methodic_fake.errors import FakeError
+from methodic_fake.jsonlimits import PARSER_MAX_DEPTH, nested_deeper_than
 from methodic_fake.middleware import FakeMiddleware, LastResortMiddleware, note_server_send
 from methodic_fake.routes import admin, assets, experiments, runs, search, storage, variations
 from methodic_fake.ui import install as install_ui
@@ -70,7 +71,8 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def validation_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
         problems = exc.errors()
-        if any(e.get("type") == "json_invalid" for e in problems):
+        too_deep = nested_deeper_than(exc.body, PARSER_MAX_DEPTH)
+        if too_deep or any(e.get("type") == "json_invalid" for e in problems):
             # Unparseable is a 400, as FastAPI already answers for undecodable or
             # too-deep bodies; 422 stays for JSON of the wrong shape.
             return JSONResponse(

@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 from typing import Protocol
 
@@ -28,7 +28,7 @@ MAX_ADVANCE = 10 * 365.25 * 86400
 MAX_OFFSET = 100 * 365.25 * 86400
 MAX_ADVANCE_US = int(MAX_ADVANCE) * US_PER_SECOND
 MAX_OFFSET_US = int(MAX_OFFSET) * US_PER_SECOND
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def to_us(seconds: float) -> int:

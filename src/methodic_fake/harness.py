@@ -10,7 +10,6 @@ chronicle = fake.client("worker")
 from __future__ import annotations
 
 import functools
-import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
@@ -24,7 +23,7 @@ from methodic_fake.faults import FaultQueue
 from methodic_fake.server import DEFAULT_STARTUP_TIMEOUT, ServerThread
 
 if TYPE_CHECKING:
-    import httpx
+    import httpx2
     from fastapi import FastAPI
 
     from methodic import Chronicle
@@ -60,12 +59,8 @@ def _backend(
 
 @functools.cache
 def _test_client_class() -> Any:
-    """starlette's TestClient, adapted to carry SDK traffic quietly."""
-    # starlette deprecates driving TestClient with httpx (in favour of httpx2), but the
-    # SDK is built on httpx and needs an httpx.Client; silence that import warning.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        from starlette.testclient import TestClient
+    """starlette's TestClient (an ``httpx2.Client``), adapted to carry SDK traffic quietly."""
+    from starlette.testclient import TestClient
 
     class InProcessClient(TestClient):
         def request(self, method: str, url: Any, **kwargs: Any) -> Any:
@@ -223,20 +218,20 @@ class FakeChronicle:
 
     # --- clients --------------------------------------------------------------------
 
-    def http(self, role: str | None = "researcher") -> httpx.Client:
-        """A raw httpx client for this fake (with the role's bearer token unless None).
+    def http(self, role: str | None = "researcher") -> httpx2.Client:
+        """A raw ``httpx2.Client`` for this fake (with the role's bearer token unless None).
 
         For requests the SDK would never send (malformed bodies, missing auth).
         """
         self._require_running()
         headers = {"Authorization": f"Bearer {self.token(role)}"} if role else {}
-        client: httpx.Client
+        client: httpx2.Client
         if self._in_process:
             client = _test_client_class()(self.app, base_url=self.base_url, headers=headers)
         else:
-            import httpx
+            import httpx2
 
-            client = httpx.Client(base_url=self.base_url, headers=headers)
+            client = httpx2.Client(base_url=self.base_url, headers=headers)
         self._clients.append(client)
         return client
 

@@ -13,6 +13,9 @@ import math
 from typing import Any
 
 MAX_DEPTH = 64
+# Deeper request bodies are "unparseable" (a 400), on every Python: the stdlib parser's
+# own limit moved from the recursion limit (~1000) to the C stack in 3.13.
+PARSER_MAX_DEPTH = 512
 # Counted with aliases expanded, so a YAML "billion laughs" is stopped early.
 MAX_NODES = 200_000
 # Python's default limit for int <-> text conversion (sys.int_info), fixed here so
@@ -36,6 +39,19 @@ def check_text(value: str) -> str:
     except UnicodeEncodeError:
         raise ValueError("contains a lone UTF-16 surrogate (not valid Unicode text)") from None
     return value
+
+
+def nested_deeper_than(value: Any, limit: int) -> bool:
+    """True if `value` (decoded JSON) nests lists/dicts more than `limit` levels deep."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            if depth > limit:
+                return True
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+    return False
 
 
 def check_json(value: Any, *, max_depth: int = MAX_DEPTH, max_nodes: int = MAX_NODES) -> Any:

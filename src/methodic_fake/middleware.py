@@ -44,16 +44,16 @@ class InjectedFailure(RuntimeError):
 
 @functools.cache
 def _connection_aborted_class() -> type[Exception]:
-    # httpx is imported on first use only: it costs ~60 ms, and a server that never
+    # httpx2 is imported on first use only: it costs ~60 ms, and a server that never
     # injects a reset should not pay for it at start-up.
-    import httpx
+    import httpx2
 
-    class ConnectionAborted(httpx.RemoteProtocolError):
+    class ConnectionAborted(httpx2.RemoteProtocolError):
         """Raised inside the app to drop a connection.
 
         Under uvicorn the connection is already aborted when this is raised (see
         `_abort`). In-process, starlette's TestClient re-raises the app's exception
-        into the caller; subclassing httpx's own transport error makes that look
+        into the caller; subclassing httpx2's own transport error makes that look
         exactly like a dropped connection to the SDK.
         """
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 from methodic.cli.output import Column, age, compact, duration, human_bytes, table
@@ -49,7 +49,7 @@ def test_narrowing_shrinks_text_then_drops_optional_columns_never_ids() -> None:
 
 
 def test_ages_sizes_and_compact_values() -> None:
-    now = datetime(2026, 11, 30, 12, 0, 0, tzinfo=timezone.utc)
+    now = datetime(2026, 11, 30, 12, 0, 0, tzinfo=UTC)
     then = (now - timedelta(minutes=3, seconds=12)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     assert age(then, now) == "3m12s"
     assert age("2026-11-30T12:00:05Z", now) == "0s"  # a clock ahead of ours: not negative

@@ -103,7 +103,7 @@ def test_worker_may_read_and_drive_runs(fake: FakeChronicle) -> None:
     exp_id, variation_id = committed_variation(researcher)
     run = researcher.runs.create(variation_id)
     assert worker.experiments.get(exp_id).id == exp_id
-    assert len(worker.experiments.list()) == 1
+    assert len(worker.experiments.list().items) == 1
     assert worker.variations.get(variation_id).id == variation_id
     assert worker.experiments.lineage(exp_id).root_id == exp_id
     assert worker.runs.config(run.id).run_id == run.id

@@ -220,9 +220,9 @@ def test_truncate_never_sends_a_status_line(fake: FakeChronicle) -> None:
 
 
 def test_reset_on_head_in_process_is_a_connection_error(in_process: FakeChronicle) -> None:
-    import httpx
+    import httpx2
 
     path = _inline_download_path(in_process)
     in_process.faults.add("storage.get", "reset")
-    with pytest.raises(httpx.TransportError):
+    with pytest.raises(httpx2.TransportError):
         in_process.http(None).head(path)

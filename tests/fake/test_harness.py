@@ -9,7 +9,7 @@ import textwrap
 import time
 from pathlib import Path
 
-import httpx
+import httpx2
 import pytest
 
 from methodic import Chronicle
@@ -94,8 +94,8 @@ def test_start_is_a_context_manager_on_a_free_port() -> None:
         assert second.client().experiments.list().items == []
         assert first.worker_key != second.worker_key
         url = first.base_url
-    with pytest.raises(httpx.ConnectError):
-        httpx.get(url + "/experiments", timeout=2)
+    with pytest.raises(httpx2.ConnectError):
+        httpx2.get(url + "/experiments", timeout=2)
 
 
 def test_in_process_uses_the_test_client() -> None:
@@ -106,6 +106,30 @@ def test_in_process_uses_the_test_client() -> None:
         assert fake.client("worker").experiments.get(exp.id).title == "no socket"
         fake.reset()
         assert chronicle.experiments.list().items == []
+
+
+def test_in_process_runs_on_httpx2_with_no_warning() -> None:
+    # starlette's TestClient prefers httpx2 and deprecates httpx; the harness filters no
+    # warning, so any warning (starlette's, or a ResourceWarning) fails this child.
+    code = textwrap.dedent(
+        """
+        import sys
+        import httpx2
+        from methodic_fake import FakeChronicle
+
+        fake = FakeChronicle.in_process()
+        raw = fake.http()
+        assert isinstance(raw, httpx2.Client), type(raw).__mro__
+        assert isinstance(fake.client().transport.http_client, httpx2.Client)
+        assert fake.client().experiments.list().items == []
+        fake.stop()
+        assert not [m for m in sys.modules if m.split(".")[0] in ("httpx", "httpcore")]
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-W", "error", "-c", code], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
 
 
 def test_create_app_is_independent_per_call() -> None:

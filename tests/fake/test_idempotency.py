@@ -14,7 +14,7 @@ def test_experiment_create_replays_the_first_response(researcher: Chronicle) -> 
     first = researcher.experiments.create("once", idempotency_key="k1")
     again = researcher.experiments.create("once", idempotency_key="k1")
     assert again.id == first.id and again.created_at == first.created_at
-    assert len(researcher.experiments.list()) == 1
+    assert len(researcher.experiments.list().items) == 1
     other = researcher.experiments.create("once", idempotency_key="k2")
     assert other.id != first.id
 
@@ -31,7 +31,7 @@ def test_run_create_replays(researcher: Chronicle) -> None:
     first = researcher.runs.create(variation_id, idempotency_key="run-1")
     again = researcher.runs.create(variation_id, idempotency_key="run-1")
     assert again.id == first.id
-    assert len(researcher.runs.list(variation_id=variation_id)) == 1
+    assert len(researcher.runs.list(variation_id=variation_id).items) == 1
 
 
 def test_asset_create_replays_presigned_and_inline(
@@ -55,7 +55,7 @@ def test_asset_create_replays_presigned_and_inline(
         kind="environment", name="env", content="pip freeze", run_id=run.id, idempotency_key="i"
     )
     assert inline_again.id == inline.id
-    assert len(worker.assets.list(run_id=run.id)) == 2
+    assert len(worker.assets.list(run_id=run.id).items) == 2
 
 
 def test_failed_creates_are_not_remembered(researcher: Chronicle) -> None:
@@ -70,9 +70,9 @@ def test_failed_creates_are_not_remembered(researcher: Chronicle) -> None:
 
 
 def _reused(response: object) -> None:
-    import httpx
+    import httpx2
 
-    assert isinstance(response, httpx.Response)
+    assert isinstance(response, httpx2.Response)
     assert response.status_code == 400, response.text
     assert response.json() == {
         "detail": "Idempotency-Key 'same' was used with different parameters"

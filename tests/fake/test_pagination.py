@@ -46,7 +46,7 @@ def test_default_limit_is_50(researcher: Chronicle, fake: FakeChronicle) -> None
         researcher.variations.create(exp.id, config_json={"i": i})
     page = researcher.variations.list(exp.id)
     assert len(page.items) == 50 and page.next_cursor is not None
-    assert len(list(researcher.variations.iter(exp.id, page_size=200))) == 51
+    assert len(list(researcher.variations.list(exp.id, limit=200))) == 51
 
 
 @pytest.mark.parametrize("limit", [0, 201, -1])
@@ -63,9 +63,9 @@ def test_foreign_cursor_is_400(fake: FakeChronicle) -> None:
 
 
 def _invalid(response: object) -> None:
-    import httpx
+    import httpx2
 
-    assert isinstance(response, httpx.Response)
+    assert isinstance(response, httpx2.Response)
     assert response.status_code == 400, response.text
     assert response.json() == {"detail": "invalid cursor"}
 

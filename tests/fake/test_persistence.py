@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import httpx
+import httpx2
 import pytest
 
 from methodic import Chronicle
@@ -78,9 +78,9 @@ def _wait_until_listening(base_url: str) -> None:
     deadline = time.monotonic() + STARTUP_TIMEOUT
     while True:
         try:
-            httpx.get(base_url + "/_fake/clock", timeout=1)
+            httpx2.get(base_url + "/_fake/clock", timeout=1)
             return
-        except httpx.TransportError:
+        except httpx2.TransportError:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.05)
@@ -134,7 +134,7 @@ def test_state_survives_sigkill_and_restart(tmp_path: Path) -> None:
 
 def test_no_search_flag_and_clean_sigterm(tmp_path: Path) -> None:
     with dev_server(tmp_path, "--no-search") as (proc, base_url, keys):
-        response = httpx.get(
+        response = httpx2.get(
             base_url + "/search",
             params={"q": "x"},
             headers={"Authorization": f"Bearer {keys['agent']}"},

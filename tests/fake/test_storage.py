@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-import httpx
+import httpx2
 import pytest
 
 from methodic import BadRequestError, Chronicle, PermissionDeniedError
@@ -222,7 +222,7 @@ def test_download_url_is_get_only(fake: FakeChronicle, pending: tuple[str, str])
 
 
 def test_storage_errors_use_the_detail_shape(fake: FakeChronicle) -> None:
-    client = httpx.Client(base_url=fake.base_url) if not fake.in_process_mode else fake.http(None)
+    client = httpx2.Client(base_url=fake.base_url) if not fake.in_process_mode else fake.http(None)
     with client:
         response = client.put("/_storage/nope/blob?op=put&expires=1&signature=00", content=b"")
     assert response.status_code == 403

@@ -1,6 +1,6 @@
 """Guarantee: one ``Chronicle`` shared by many threads never errs and never crosses answers.
 
-16 threads share a single ``Chronicle`` (one httpx connection pool) against a
+16 threads share a single ``Chronicle`` (one httpx2 connection pool) against a
 uvicorn-served fake (once on each store: memory, and the SQLite the dev server
 uses) and make 2,000 mixed calls between them: create, read, update,
 list by a per-thread tag, variations, runs and heartbeats, inline assets. Every
@@ -140,7 +140,7 @@ def test_sixteen_threads_share_one_chronicle(fake: FakeChronicle, figures: Any) 
         total = sum(calls)
         assert total >= TOTAL_CALLS
         # Afterwards the server agrees with every thread's own ledger.
-        everything = list(chronicle.experiments.iter(page_size=200))
+        everything = list(chronicle.experiments.list(limit=200))
         owners = {e.id: e.tags for e in everything}
         for w in workers:
             assert {e for e, tags in owners.items() if tags == [w.tag]} == set(w.mine)

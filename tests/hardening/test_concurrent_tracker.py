@@ -100,7 +100,7 @@ def test_four_processes_share_one_tracker(
         assert tracker.incomplete() == []
 
     expected = abandoned | {name for r in crashed + resumers for name in r["uploaded"]}
-    assets = list(c.assets.iter(run_id=run.id, page_size=200))
+    assets = list(c.assets.list(run_id=run.id, limit=200))
     names = Counter(a.name for a in assets)
     assert set(names) == expected
     duplicates = {n: k for n, k in names.items() if k != 1}

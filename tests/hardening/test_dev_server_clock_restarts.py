@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,11 +25,11 @@ STEPS = (0.1, 1.000001, 3599.5, 0.000001, 86400.25)
 
 
 def _stamp(text: str) -> datetime:
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
 
 
 def _latest(body: Any) -> datetime:
-    found = [datetime.min.replace(tzinfo=timezone.utc)]
+    found = [datetime.min.replace(tzinfo=UTC)]
 
     def walk(value: Any) -> None:
         if isinstance(value, dict):
@@ -48,7 +48,7 @@ def _latest(body: Any) -> datetime:
 
 def test_clock_never_runs_backwards_across_sigkill_restarts(tmp_path: Path, figures: Any) -> None:
     data_dir = tmp_path / "data"
-    latest = datetime.min.replace(tzinfo=timezone.utc)
+    latest = datetime.min.replace(tzinfo=UTC)
     offset = 0.0
     for cycle in range(CYCLES):
         dev = DevServer(serve_argv(data_dir))

@@ -21,7 +21,7 @@ import os
 import shutil
 import subprocess
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -125,14 +125,14 @@ def disk(tmp_path: Path) -> Iterator[SmallDisk]:
 
 
 def _stamp(text: str) -> datetime:
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
 
 
 class Seen:
     """The latest time the server ever reported, from any response."""
 
     def __init__(self) -> None:
-        self.latest = datetime.min.replace(tzinfo=timezone.utc)
+        self.latest = datetime.min.replace(tzinfo=UTC)
 
     def note(self, body: Any) -> Any:
         if isinstance(body, dict):

@@ -3,7 +3,7 @@
 Canary credentials (a researcher token, an agent key and a worker key the fake is
 told to accept, plus an unknown key it must refuse) are used for real work against
 a uvicorn-served fake, with every relevant logger at DEBUG: ``methodic``, the
-fake's, uvicorn's, httpx's and httpcore's. Afterwards the secret part of every
+fake's, uvicorn's, httpx2's and httpcore2's. Afterwards the secret part of every
 canary must be absent from:
 
 - every log record (message, arguments and formatted tracebacks) and anything
@@ -70,8 +70,8 @@ LOGGERS = (
     "uvicorn",
     "uvicorn.error",
     "uvicorn.access",
-    "httpx",
-    "httpcore",
+    "httpx2",
+    "httpcore2",
 )
 
 

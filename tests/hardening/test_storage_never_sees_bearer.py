@@ -122,7 +122,7 @@ def test_bearer_never_reaches_storage_in_process(
         warnings.simplefilter("ignore")
         from starlette.testclient import TestClient
     spy = StorageSpy(fake.app)
-    # One shared httpx client for Chronicle and storage, as in-process use does: a
+    # One shared httpx2 client for Chronicle and storage, as in-process use does: a
     # default Authorization header on it would reach storage, and must not exist.
     http_client = TestClient(spy, base_url=fake.base_url)
     with Chronicle(fake.base_url, fake.researcher_token, http_client=http_client) as chronicle:

@@ -90,7 +90,7 @@ def test_interrupted_upload_resumes_exactly_once(
         assert asset is not None and asset.state == "ready"
         assert tracker.incomplete() == []
 
-    named = [a for a in worker.assets.iter(run_id=run_id, page_size=200) if a.name == label]
+    named = [a for a in worker.assets.list(run_id=run_id, limit=200) if a.name == label]
     assert len(named) == 1, f"{label}: {len(named)} assets, expected exactly one"
     assert named[0].id == asset.id
     paths = download_asset(worker, asset, tmp_path / "down")
@@ -102,7 +102,5 @@ def test_interrupted_upload_resumes_exactly_once(
 
 def test_every_upload_exists_once(fake: FakeChronicle, run_id: str) -> None:
     """Across all the cases above (run first in this module), no duplicate assets."""
-    names = Counter(
-        a.name for a in fake.client("researcher").assets.iter(run_id=run_id, page_size=200)
-    )
+    names = Counter(a.name for a in fake.client("researcher").assets.list(run_id=run_id, limit=200))
     assert {n: k for n, k in names.items() if k > 1} == {}

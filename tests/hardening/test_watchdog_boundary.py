@@ -52,7 +52,7 @@ def fake() -> Iterator[FakeChronicle]:
 
 
 def _states(chronicle: Chronicle, variation_id: str) -> dict[str, Any]:
-    runs = list(chronicle.runs.iter(variation_id=variation_id, page_size=200))
+    runs = list(chronicle.runs.list(variation_id=variation_id, limit=200))
     return {run.id: run for run in runs}
 
 
@@ -118,10 +118,12 @@ def test_exactly_the_silent_runs_are_reaped_at_the_boundary(
 
     # Filtering by state sees the same thing as reading every run.
     assert (
-        len(chronicle.runs.list(variation_id=variation.id, state="failed", limit=200)) == RUNS // 2
+        len(list(chronicle.runs.list(variation_id=variation.id, state="failed", limit=200)))
+        == RUNS // 2
     )
     assert (
-        len(chronicle.runs.list(variation_id=variation.id, state="running", limit=200)) == RUNS // 2
+        len(list(chronicle.runs.list(variation_id=variation.id, state="running", limit=200)))
+        == RUNS // 2
     )
     detail = chronicle.experiments.get(exp.id)
     assert detail.run_counts.get("failed") == RUNS // 2

@@ -10,7 +10,7 @@ import pytest
 from release_github_glob import workflow_events
 from release_tools import REPO_ROOT, load_workflow
 
-SUPPORTED = ["3.10", "3.11", "3.12", "3.13"]
+SUPPORTED = ["3.11", "3.12", "3.13", "3.14"]
 
 
 @pytest.fixture(scope="module")

@@ -99,7 +99,7 @@ def _metadata(requires: list[str], *, version: str = V) -> email.message.Message
 
 
 GOOD_REQUIRES = [
-    "httpx<1,>=0.27",
+    "httpx2>=2.16",
     "pyyaml>=6.0",
     "fastapi>=0.110; extra == 'fake'",
     'uvicorn>=0.29; extra == "fake"',

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import httpx
+import httpx2
 import pytest
 
 from methodic import Chronicle
@@ -56,16 +56,16 @@ def new_run_id(fake: FakeChronicle, *, resume_from_run_id: str | None = None) ->
 
 
 class RequestLog:
-    """httpx event hooks recording every request the SDK sends (and concurrency)."""
+    """httpx2 event hooks recording every request the SDK sends (and concurrency)."""
 
     def __init__(self) -> None:
-        self.requests: list[httpx.Request] = []
+        self.requests: list[httpx2.Request] = []
         self._lock = threading.Lock()
         self.in_flight = 0
         self.max_in_flight_storage = 0
         self._storage_in_flight = 0
 
-    def on_request(self, request: httpx.Request) -> None:
+    def on_request(self, request: httpx2.Request) -> None:
         with self._lock:
             self.requests.append(request)
             if "/_storage/" in request.url.path:
@@ -74,12 +74,12 @@ class RequestLog:
                     self.max_in_flight_storage, self._storage_in_flight
                 )
 
-    def on_response(self, response: httpx.Response) -> None:
+    def on_response(self, response: httpx2.Response) -> None:
         with self._lock:
             if "/_storage/" in response.request.url.path:
                 self._storage_in_flight -= 1
 
-    def storage(self, method: str | None = None) -> list[httpx.Request]:
+    def storage(self, method: str | None = None) -> list[httpx2.Request]:
         return [
             r
             for r in self.requests
@@ -100,7 +100,7 @@ def request_log() -> RequestLog:
 @pytest.fixture
 def worker(fake: FakeChronicle, request_log: RequestLog) -> Iterator[Chronicle]:
     """A worker-key client whose every request is recorded in ``request_log``."""
-    http = httpx.Client(
+    http = httpx2.Client(
         event_hooks={"request": [request_log.on_request], "response": [request_log.on_response]}
     )
     chronicle = Chronicle(fake.base_url, fake.worker_key, http_client=http)

@@ -146,7 +146,7 @@ def main() -> int:
                 run.register_and_upload_async("checkpoint", "ckpt", files)
     elif mode == "resume":
         resumed = len(run.resume_uploads())
-        names = {a.name for a in chronicle.assets.iter(run_id=run_id)}
+        names = {a.name for a in chronicle.assets.list(run_id=run_id)}
         if "ckpt" not in names:
             run.upload_asset("checkpoint", "ckpt", files)
     else:

@@ -61,7 +61,7 @@ def test_succeed_waits_for_background_uploads(
 
     assert all(f.done() and f.result().state == "ready" for f in futures)
     assert researcher.runs.get(run_id).state == "succeeded"
-    assert all(a.state == "ready" for a in researcher.assets.iter(run_id=run_id))
+    assert all(a.state == "ready" for a in researcher.assets.list(run_id=run_id))
 
 
 def test_a_failed_background_upload_blocks_success(

@@ -145,7 +145,7 @@ class Harness:
         self.verify(run_id, "calibration")
 
     def verify(self, run_id: str, context: str) -> None:
-        assets = list(self.researcher.assets.iter(run_id=run_id))
+        assets = list(self.researcher.assets.list(run_id=run_id))
         assert len(assets) == 1, f"{context}: {len(assets)} assets"
         [asset] = assets
         assert asset.state == "ready", context

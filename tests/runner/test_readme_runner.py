@@ -144,7 +144,7 @@ def test_sigkill_mid_upload_then_restart_with_the_same_run_id(
 
     first = runner.spawn(run_id)
     try:
-        wait_until(lambda: len(researcher.assets.list(run_id=run_id)) == 1, timeout=60)
+        wait_until(lambda: len(list(researcher.assets.list(run_id=run_id))) == 1, timeout=60)
         time.sleep(0.5)
         first.send_signal(signal.SIGKILL)
         assert first.wait(timeout=30) == -signal.SIGKILL

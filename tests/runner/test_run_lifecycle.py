@@ -44,7 +44,7 @@ def test_config_start_heartbeat_upload_succeed(
         n: sha256_file(p) for n, p in files.items()
     }
 
-    report = run.upload_inline("environment", "pip-freeze", "httpx==0.28.1\n")
+    report = run.upload_inline("environment", "pip-freeze", "httpx2==0.28.1\n")
     assert report.state == "ready"
     snapshot = run.upload_inline("environment", "snapshot", {"cuda": None})
     assert snapshot.components[0].content_type == "application/json"
@@ -53,7 +53,7 @@ def test_config_start_heartbeat_upload_succeed(
     assert run.state == "succeeded"
     assert researcher.runs.get(run_id).state == "succeeded"
     assert tracker.incomplete() == []
-    assert sorted(a.name for a in researcher.assets.iter(run_id=run_id)) == [
+    assert sorted(a.name for a in researcher.assets.list(run_id=run_id)) == [
         "pip-freeze",
         "snapshot",
         "weights",

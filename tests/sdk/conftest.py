@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import httpx
+import httpx2
 import pytest
 
 from methodic import Chronicle
@@ -19,7 +19,7 @@ def api() -> ScriptedAPI:
 
 @pytest.fixture
 def chronicle(api: ScriptedAPI) -> Iterator[Chronicle]:
-    http = httpx.Client(transport=httpx.MockTransport(api.handler))
+    http = httpx2.Client(transport=httpx2.MockTransport(api.handler))
     with Chronicle(BASE_URL, API_KEY, http_client=http) as client:
         yield client
     http.close()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-import httpx
+import httpx2
 import pytest
 
 from methodic import Chronicle, ChronicleError, types
@@ -102,7 +102,7 @@ def test_finalize_get(api: ScriptedAPI, chronicle: Chronicle) -> None:
     assert chronicle.assets.get("a1").state == "pending"
 
 
-def test_list_and_iter(api: ScriptedAPI, chronicle: Chronicle) -> None:
+def test_list_is_one_page_that_iterates_all(api: ScriptedAPI, chronicle: Chronicle) -> None:
     pages = {
         None: {"items": [ASSET], "next_cursor": "n"},
         "n": {"items": [{**ASSET, "id": "a2"}], "next_cursor": None},
@@ -110,17 +110,17 @@ def test_list_and_iter(api: ScriptedAPI, chronicle: Chronicle) -> None:
     api.route(
         "GET",
         "/assets",
-        reply=lambda r: httpx.Response(200, json=pages[r.url.params.get("cursor")]),
+        reply=lambda r: httpx2.Response(200, json=pages[r.url.params.get("cursor")]),
     )
     page = chronicle.assets.list(run_id="r1", experiment_id="e1", kind="output", limit=1)
-    assert [a.id for a in page] == ["a1"]
+    assert [a.id for a in page.items] == ["a1"] and page.next_cursor == "n"
     assert dict(api.last.url.params) == {
         "run_id": "r1",
         "experiment_id": "e1",
         "kind": "output",
         "limit": "1",
     }
-    assert [a.id for a in chronicle.assets.iter(kind="output")] == ["a1", "a2"]
+    assert [a.id for a in chronicle.assets.list(kind="output")] == ["a1", "a2"]
 
 
 def test_upload_and_download_urls(api: ScriptedAPI, chronicle: Chronicle) -> None:

@@ -6,7 +6,7 @@ import functools
 import threading
 import time
 
-import httpx
+import httpx2
 import pytest
 
 from methodic import Chronicle, ChronicleError
@@ -30,7 +30,7 @@ def test_env_fallbacks(monkeypatch: pytest.MonkeyPatch, api: ScriptedAPI) -> Non
     monkeypatch.setenv("CHRONICLE_BASE_URL", "http://from-env.test")
     monkeypatch.setenv("CHRONICLE_API_KEY", "sk_agent_fromenvsecret")
     api.route("GET", "/experiments/e1", json=EXPERIMENT)
-    http = httpx.Client(transport=httpx.MockTransport(api.handler))
+    http = httpx2.Client(transport=httpx2.MockTransport(api.handler))
     with Chronicle(http_client=http) as chronicle:
         chronicle.experiments.get("e1")
     assert str(api.last.url) == "http://from-env.test/experiments/e1"
@@ -61,7 +61,7 @@ def test_missing_key_only(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_surrounding_whitespace_is_stripped_from_key(api: ScriptedAPI) -> None:
     api.route("GET", "/experiments/e1", json=EXPERIMENT)
-    http = httpx.Client(transport=httpx.MockTransport(api.handler))
+    http = httpx2.Client(transport=httpx2.MockTransport(api.handler))
     with Chronicle(BASE_URL, f"  {API_KEY}\n", http_client=http) as chronicle:
         chronicle.experiments.get("e1")
         assert "sk_worker_…" in repr(chronicle)
@@ -132,7 +132,7 @@ def test_namespaces_created_once_across_threads() -> None:
 
 
 def test_close_leaves_a_callers_client_open() -> None:
-    http = httpx.Client()
+    http = httpx2.Client()
     Chronicle(BASE_URL, API_KEY, http_client=http).close()
     assert not http.is_closed
     http.close()
@@ -202,7 +202,7 @@ def test_close_waits_for_queued_background_uploads() -> None:
     # docs/sdk.md promises it: leaving `with Chronicle()` must not drop queued uploads.
     import time
 
-    chronicle = Chronicle(BASE_URL, API_KEY, http_client=httpx.Client())
+    chronicle = Chronicle(BASE_URL, API_KEY, http_client=httpx2.Client())
     finished: list[int] = []
     gate = threading.Event()
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import httpx
+import httpx2
 import pytest
 
 import methodic
@@ -15,9 +15,12 @@ from methodic import (
     Chronicle,
     ChronicleError,
     ConflictError,
+    ContentTooLargeError,
     NotFoundError,
     PermissionDeniedError,
+    RateLimitError,
     ServerError,
+    UnprocessableEntityError,
 )
 
 from .scripted import API_KEY, BASE_URL, ScriptedAPI
@@ -31,11 +34,13 @@ from .scripted import API_KEY, BASE_URL, ScriptedAPI
         (403, PermissionDeniedError),
         (404, NotFoundError),
         (409, ConflictError),
-        (422, BadRequestError),
+        (413, ContentTooLargeError),
+        (422, UnprocessableEntityError),
+        (429, RateLimitError),
         (500, ServerError),
         (502, ServerError),
         (503, ServerError),
-        (429, APIError),
+        (416, APIError),
         (418, APIError),
     ],
 )
@@ -45,11 +50,80 @@ def test_status_maps_to_exception_class(
     api.route("GET", "/experiments/e1", status=status, json={"detail": "nope"})
     with pytest.raises(cls) as info:
         chronicle.experiments.get("e1")
-    assert type(info.value) is cls  # 429 must be plain APIError, not a subclass
+    assert type(info.value) is cls  # 416 must be plain APIError, not a subclass
     assert info.value.status_code == status
     assert info.value.message == "nope"
     assert info.value.body == {"detail": "nope"}
-    assert isinstance(info.value.response, httpx.Response)
+    assert isinstance(info.value.response, httpx2.Response)
+
+
+def test_seed_mapping_holds_through_inheritance() -> None:
+    # docs/api.md (seed): 400 and 422 are BadRequestError; code catching that still works.
+    assert issubclass(UnprocessableEntityError, BadRequestError)
+    assert issubclass(RateLimitError, APIError) and not issubclass(RateLimitError, ServerError)
+    assert not issubclass(ContentTooLargeError, BadRequestError)
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [("7", 7.0), (" 120 ", 120.0), (None, None), ("soon", None), ("-3", None), ("1.5", None)],
+)
+def test_rate_limit_carries_retry_after_seconds(
+    api: ScriptedAPI, chronicle: Chronicle, header: str | None, expected: float | None
+) -> None:
+    headers = {"Retry-After": header} if header is not None else {}
+    api.route("GET", "/runs/r1", status=429, json={"detail": "slow down"}, headers=headers)
+    with pytest.raises(RateLimitError) as info:
+        chronicle.runs.get("r1")
+    assert info.value.retry_after == expected
+    assert info.value.message == "slow down"
+
+
+def test_rate_limit_retry_after_as_an_http_date(api: ScriptedAPI, chronicle: Chronicle) -> None:
+    from datetime import UTC, datetime, timedelta
+    from email.utils import format_datetime
+
+    when = format_datetime(datetime.now(UTC) + timedelta(seconds=90), usegmt=True)
+    api.route("GET", "/runs/r1", status=429, json={"detail": "x"}, headers={"Retry-After": when})
+    with pytest.raises(RateLimitError) as info:
+        chronicle.runs.get("r1")
+    assert info.value.retry_after is not None and 80 <= info.value.retry_after <= 90
+    past = "Wed, 21 Oct 2015 07:28:00 GMT"
+    api.route("GET", "/runs/r1", status=429, json={"detail": "x"}, headers={"Retry-After": past})
+    with pytest.raises(RateLimitError) as info:
+        chronicle.runs.get("r1")
+    assert info.value.retry_after == 0.0
+
+
+def test_new_errors_pickle_with_their_fields() -> None:
+    import pickle
+
+    limited = RateLimitError("slow", status_code=429, body={"detail": "slow"}, retry_after=3.0)
+    again = pickle.loads(pickle.dumps(limited))
+    assert type(again) is RateLimitError and again.retry_after == 3.0
+    assert again.status_code == 429 and again.body == {"detail": "slow"}
+    invalid = methodic.ResponseValidationError("bad", type_name="Run", field="id")
+    again_invalid = pickle.loads(pickle.dumps(invalid))
+    assert (again_invalid.type_name, again_invalid.field, str(again_invalid)) == (
+        "Run",
+        "id",
+        "bad",
+    )
+
+
+def test_upload_error_exposes_the_api_error_it_wraps() -> None:
+    refused = ConflictError("asset is ready", status_code=409, request_id="req-1")
+    try:
+        try:
+            raise refused
+        except ConflictError as err:
+            raise methodic.UploadError("registering x failed") from err
+    except methodic.UploadError as err:
+        wrapped = err
+    assert wrapped.api_error is refused
+    assert (wrapped.status_code, wrapped.request_id) == (409, "req-1")
+    local = methodic.UploadError("file changed")
+    assert (local.api_error, local.status_code, local.request_id) == (None, None, None)
 
 
 def test_hierarchy() -> None:
@@ -100,14 +174,15 @@ def test_422_validation_list_is_flattened(api: ScriptedAPI, chronicle: Chronicle
         "body.title: Field required; query.limit: Input should be less than or equal to 200"
     )
     assert info.value.body == {"detail": detail}
-    assert str(info.value).startswith("422 Unprocessable Entity: body.title: Field required")
+    # RFC 9110's reason phrase on every Python (3.13 renamed it; older ones say "Entity").
+    assert str(info.value).startswith("422 Unprocessable Content: body.title: Field required")
 
 
 def test_non_json_error_body_is_kept_as_text(api: ScriptedAPI, chronicle: Chronicle) -> None:
     api.route(
         "GET",
         "/experiments/e1",
-        reply=lambda _req: httpx.Response(502, text="<html>bad gateway</html>"),
+        reply=lambda _req: httpx2.Response(502, text="<html>bad gateway</html>"),
     )
     with pytest.raises(ServerError) as info:
         chronicle.experiments.get("e1")
@@ -131,15 +206,15 @@ def test_search_not_configured_is_server_error_503(api: ScriptedAPI, chronicle: 
     assert info.value.message == "search is not configured"
 
 
-def _failing_client(exc: Exception) -> httpx.Client:
-    def handler(request: httpx.Request) -> httpx.Response:
+def _failing_client(exc: Exception) -> httpx2.Client:
+    def handler(request: httpx2.Request) -> httpx2.Response:
         raise exc
 
-    return httpx.Client(transport=httpx.MockTransport(handler))
+    return httpx2.Client(transport=httpx2.MockTransport(handler))
 
 
 def test_connection_failure_is_wrapped_with_cause() -> None:
-    cause = httpx.ConnectError("connection refused")
+    cause = httpx2.ConnectError("connection refused")
     chronicle = Chronicle(BASE_URL, API_KEY, http_client=_failing_client(cause))
     with pytest.raises(APIConnectionError) as info:
         chronicle.experiments.get("e1")
@@ -150,7 +225,7 @@ def test_connection_failure_is_wrapped_with_cause() -> None:
 
 
 @pytest.mark.parametrize(
-    "cause", [httpx.ReadTimeout("read timed out"), httpx.ConnectTimeout("connect timed out")]
+    "cause", [httpx2.ReadTimeout("read timed out"), httpx2.ConnectTimeout("connect timed out")]
 )
 def test_timeout_is_wrapped(cause: Exception) -> None:
     chronicle = Chronicle(BASE_URL, API_KEY, http_client=_failing_client(cause))
@@ -162,11 +237,11 @@ def test_timeout_is_wrapped(cause: Exception) -> None:
 
 @pytest.mark.parametrize(
     "cause",
-    [httpx.DecodingError("invalid gzip body"), httpx.TooManyRedirects("too many redirects")],
+    [httpx2.DecodingError("invalid gzip body"), httpx2.TooManyRedirects("too many redirects")],
 )
 def test_every_httpx_request_error_is_wrapped(cause: Exception) -> None:
     # Not only TransportError: a broken body encoding or a redirect loop is still
-    # "no usable response", and must not escape as a raw httpx exception.
+    # "no usable response", and must not escape as a raw httpx2 exception.
     chronicle = Chronicle(BASE_URL, API_KEY, http_client=_failing_client(cause))
     with pytest.raises(APIConnectionError) as info:
         chronicle.experiments.get("e1")
@@ -187,7 +262,7 @@ def test_malformed_presigned_url_raises_chronicle_error() -> None:
 def test_non_json_success_body_raises_chronicle_error(
     api: ScriptedAPI, chronicle: Chronicle
 ) -> None:
-    api.route("GET", "/experiments/e1", reply=lambda _req: httpx.Response(200, text="hello"))
+    api.route("GET", "/experiments/e1", reply=lambda _req: httpx2.Response(200, text="hello"))
     with pytest.raises(ChronicleError, match="not JSON"):
         chronicle.experiments.get("e1")
 

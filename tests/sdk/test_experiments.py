@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from methodic import Chronicle, ChronicleError, types
+from methodic import Chronicle, ChronicleError, ResponseValidationError, types
 
 from .scripted import API_KEY, EXPERIMENT, VARIATION, ScriptedAPI, body_of
 
@@ -58,7 +58,7 @@ def test_get_returns_detail(api: ScriptedAPI, chronicle: Chronicle) -> None:
 def test_list_sends_filters_and_returns_one_page(api: ScriptedAPI, chronicle: Chronicle) -> None:
     api.route("GET", "/experiments", json=_page("e1", "e2", cursor="c2"))
     page = chronicle.experiments.list(state="committed", tag="nlp", parent_id="p1", limit=2)
-    assert [e.id for e in page] == ["e1", "e2"]
+    assert [e.id for e in page.items] == ["e1", "e2"]
     assert page.next_cursor == "c2"
     assert dict(api.last.url.params) == {
         "state": "committed",
@@ -70,27 +70,51 @@ def test_list_sends_filters_and_returns_one_page(api: ScriptedAPI, chronicle: Ch
     assert dict(api.last.url.params) == {"cursor": "c2"}
 
 
-def test_iter_walks_cursors_lazily(api: ScriptedAPI, chronicle: Chronicle) -> None:
+def test_iterating_a_list_walks_cursors_lazily(api: ScriptedAPI, chronicle: Chronicle) -> None:
     pages = {None: _page("e1", "e2", cursor="c2"), "c2": _page("e3", cursor=None)}
 
     def reply(request):  # type: ignore[no-untyped-def]
-        import httpx
+        import httpx2
 
-        return httpx.Response(200, json=pages[request.url.params.get("cursor")])
+        return httpx2.Response(200, json=pages[request.url.params.get("cursor")])
 
     api.route("GET", "/experiments", reply=reply)
-    walker = chronicle.experiments.iter(state="draft", page_size=2)
-    assert api.requests == []  # nothing fetched until iteration starts
-    assert next(walker).id == "e1"
-    assert len(api.requests) == 1
-    assert [e.id for e in walker] == ["e2", "e3"]
+    page = chronicle.experiments.list(state="draft", limit=2)
+    assert len(api.requests) == 1  # list() fetches the first page only
+    walker = iter(page)
+    assert [next(walker).id, next(walker).id] == ["e1", "e2"]
+    assert len(api.requests) == 1  # the next page is fetched when the first runs out
+    assert [e.id for e in walker] == ["e3"]
     assert [dict(r.url.params) for r in api.requests] == [
         {"state": "draft", "limit": "2"},
         {"state": "draft", "limit": "2", "cursor": "c2"},
     ]
+    # A second walk starts over (the first page is kept, later ones are fetched again).
+    assert [e.id for e in page] == ["e1", "e2", "e3"]
+    assert len(api.requests) == 3
 
 
-def test_iter_refuses_a_server_that_repeats_a_cursor(
+def test_walking_page_by_page(api: ScriptedAPI, chronicle: Chronicle) -> None:
+    pages = {None: _page("e1", "e2", cursor="c2"), "c2": _page("e3", cursor=None)}
+
+    def reply(request):  # type: ignore[no-untyped-def]
+        import httpx2
+
+        return httpx2.Response(200, json=pages[request.url.params.get("cursor")])
+
+    api.route("GET", "/experiments", reply=reply)
+    first = chronicle.experiments.list()
+    assert first.has_next_page()
+    second = first.next_page()
+    assert [e.id for e in second.items] == ["e3"] and second.next_cursor is None
+    assert not second.has_next_page()
+    with pytest.raises(ChronicleError, match="last page"):
+        second.next_page()
+    assert [[e.id for e in p.items] for p in first.iter_pages()] == [["e1", "e2"], ["e3"]]
+    assert first.to_dict()["next_cursor"] == "c2"
+
+
+def test_list_refuses_a_server_that_repeats_a_cursor(
     api: ScriptedAPI, chronicle: Chronicle
 ) -> None:
     # A buggy server or proxy answering the same cursor again would otherwise make
@@ -98,14 +122,14 @@ def test_iter_refuses_a_server_that_repeats_a_cursor(
     pages = {None: _page("e1", cursor="c1"), "c1": _page("e2", cursor="c1")}
 
     def reply(request):  # type: ignore[no-untyped-def]
-        import httpx
+        import httpx2
 
-        return httpx.Response(200, json=pages[request.url.params.get("cursor")])
+        return httpx2.Response(200, json=pages[request.url.params.get("cursor")])
 
     api.route("GET", "/experiments", reply=reply)
     seen = []
-    with pytest.raises(ChronicleError, match="repeated cursor"):
-        for exp in chronicle.experiments.iter():
+    with pytest.raises(ResponseValidationError, match="repeated cursor"):
+        for exp in chronicle.experiments.list():
             seen.append(exp.id)
     assert seen == ["e1", "e2"]
     assert len(api.requests) == 2

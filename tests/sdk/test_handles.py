@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 
-import httpx
+import httpx2
 import pytest
 
 from methodic import Chronicle, ConflictError, Experiment, Run, Variation, types
@@ -19,11 +19,11 @@ DETAIL = {**EXPERIMENT, "variations": [VARIATION], "run_counts": {"pending": 1}}
 def _routes(api: ScriptedAPI) -> None:
     state = {"exp": dict(DETAIL)}
 
-    def commit(_req: httpx.Request) -> httpx.Response:
+    def commit(_req: httpx2.Request) -> httpx2.Response:
         state["exp"] = {**state["exp"], "state": "committed", "committed_at": "t1"}
-        return httpx.Response(200, json=state["exp"])
+        return httpx2.Response(200, json=state["exp"])
 
-    api.route("GET", "/experiments/e1", reply=lambda _r: httpx.Response(200, json=state["exp"]))
+    api.route("GET", "/experiments/e1", reply=lambda _r: httpx2.Response(200, json=state["exp"]))
     api.route("POST", "/experiments/e1/commit", reply=commit)
     api.route("POST", "/experiments/e1/variations", status=201, json={**VARIATION, "id": "v2"})
     api.route("GET", "/variations/v1", json={**VARIATION, "name": "low"})
@@ -138,10 +138,10 @@ def test_a_fetch_overtaken_by_a_mutation_is_not_cached(
     in_get, release = threading.Event(), threading.Event()
     snapshot = dict(DETAIL)
 
-    def slow_get(_req: httpx.Request) -> httpx.Response:
+    def slow_get(_req: httpx2.Request) -> httpx2.Response:
         in_get.set()
         release.wait(5)
-        return httpx.Response(200, json=snapshot)
+        return httpx2.Response(200, json=snapshot)
 
     api.route("GET", "/experiments/e1", reply=slow_get)
     seen: list[str] = []
@@ -155,7 +155,7 @@ def test_a_fetch_overtaken_by_a_mutation_is_not_cached(
     api.route(
         "GET",
         "/experiments/e1",
-        reply=lambda _r: httpx.Response(200, json={**DETAIL, "state": "committed"}),
+        reply=lambda _r: httpx2.Response(200, json={**DETAIL, "state": "committed"}),
     )
     assert exp.state == "committed"  # ...but the cache was not poisoned by it
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 
 from methodic import Chronicle, __version__
@@ -19,7 +19,7 @@ CONFIG = {"run_id": "r1", "variation_id": "v1", "experiment_id": "e1"}
 LINEAGE = {"root_id": "e1", "nodes": [], "edges": []}
 
 
-def _payload(request: httpx.Request) -> Any:
+def _payload(request: httpx2.Request) -> Any:
     method, path = request.method, request.url.path
     routes: list[tuple[str, str, Any]] = [
         ("GET", "/experiments", {**PAGE, "items": [EXPERIMENT]}),
@@ -54,7 +54,6 @@ CALLS: dict[str, Call] = {
     "experiments.create": lambda c: c.experiments.create("t"),
     "experiments.get": lambda c: c.experiments.get("e1"),
     "experiments.list": lambda c: c.experiments.list(),
-    "experiments.iter": lambda c: list(c.experiments.iter()),
     "experiments.update": lambda c: c.experiments.update("e1", title="t"),
     "experiments.commit": lambda c: c.experiments.commit("e1"),
     "experiments.conclude": lambda c: c.experiments.conclude("e1", conclusion="c"),
@@ -63,11 +62,9 @@ CALLS: dict[str, Call] = {
     "variations.create": lambda c: c.variations.create("e1", config_json={"a": 1}),
     "variations.get": lambda c: c.variations.get("v1"),
     "variations.list": lambda c: c.variations.list("e1"),
-    "variations.iter": lambda c: list(c.variations.iter("e1")),
     "runs.create": lambda c: c.runs.create("v1"),
     "runs.get": lambda c: c.runs.get("r1"),
     "runs.list": lambda c: c.runs.list(),
-    "runs.iter": lambda c: list(c.runs.iter()),
     "runs.config": lambda c: c.runs.config("r1"),
     "runs.start": lambda c: c.runs.start("r1"),
     "runs.heartbeat": lambda c: c.runs.heartbeat("r1"),
@@ -81,7 +78,6 @@ CALLS: dict[str, Call] = {
     "assets.finalize": lambda c: c.assets.finalize("a1"),
     "assets.get": lambda c: c.assets.get("a1"),
     "assets.list": lambda c: c.assets.list(),
-    "assets.iter": lambda c: list(c.assets.iter()),
     "assets.upload_urls": lambda c: c.assets.upload_urls("a1"),
     "assets.download_urls": lambda c: c.assets.download_urls("a1"),
     "search.query": lambda c: c.search.query("q"),
@@ -90,14 +86,14 @@ CALLS: dict[str, Call] = {
 
 @pytest.mark.parametrize("name", list(CALLS))
 def test_bearer_and_user_agent_on_every_method(name: str) -> None:
-    seen: list[httpx.Request] = []
+    seen: list[httpx2.Request] = []
 
-    def handler(request: httpx.Request) -> httpx.Response:
+    def handler(request: httpx2.Request) -> httpx2.Response:
         seen.append(request)
-        return httpx.Response(200, json=_payload(request))
+        return httpx2.Response(200, json=_payload(request))
 
     with Chronicle(
-        BASE_URL, API_KEY, http_client=httpx.Client(transport=httpx.MockTransport(handler))
+        BASE_URL, API_KEY, http_client=httpx2.Client(transport=httpx2.MockTransport(handler))
     ) as c:
         CALLS[name](c)
     assert seen

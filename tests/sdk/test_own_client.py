@@ -1,6 +1,6 @@
 """The client methodic builds itself: headers on the wire, over a real loopback socket.
 
-Here methodic owns the httpx.Client (the path users take by default), so the
+Here methodic owns the httpx2.Client (the path users take by default), so the
 non-secret headers are client defaults; the bearer token must still go only to
 Chronicle calls.
 """

@@ -10,7 +10,7 @@ import logging
 import traceback
 from collections.abc import Callable
 
-import httpx
+import httpx2
 import pytest
 
 from methodic import (
@@ -36,7 +36,7 @@ def _scripted(api: ScriptedAPI) -> None:
     api.route("GET", "/runs/r1", json=RUN)
     api.route("POST", "/experiments", status=401, json={"detail": "invalid token"})
     api.route("POST", "/experiments/e1/commit", status=409, json={"detail": "not a draft"})
-    api.route("GET", "/experiments/boom", status=500, reply=lambda _r: httpx.Response(500))
+    api.route("GET", "/experiments/boom", status=500, reply=lambda _r: httpx2.Response(500))
     api.route("PUT", "/_storage/a1/c", status=403, json={"detail": "bad signature"})
 
 
@@ -50,9 +50,9 @@ def _everything_visible(exc: BaseException) -> str:
 @pytest.mark.parametrize("key", KEYS, ids=["api-key", "auth0-token"])
 def test_canary_never_leaks(api: ScriptedAPI, caplog: pytest.LogCaptureFixture, key: str) -> None:
     _scripted(api)
-    caplog.set_level(logging.DEBUG)  # root and every library logger, httpx included
+    caplog.set_level(logging.DEBUG)  # root and every library logger, httpx2 included
     seen: list[str] = []
-    http = httpx.Client(transport=httpx.MockTransport(api.handler))
+    http = httpx2.Client(transport=httpx2.MockTransport(api.handler))
     chronicle = Chronicle(BASE_URL, key, http_client=http)
     seen += [repr(chronicle), repr(chronicle.transport), repr(chronicle.experiments)]
 
@@ -76,11 +76,11 @@ def test_canary_never_leaks(api: ScriptedAPI, caplog: pytest.LogCaptureFixture, 
             call()
         seen.append(_everything_visible(info.value))
 
-    def refuse(request: httpx.Request) -> httpx.Response:
-        raise httpx.ConnectError("refused")
+    def refuse(request: httpx2.Request) -> httpx2.Response:
+        raise httpx2.ConnectError("refused")
 
     broken = Chronicle(
-        BASE_URL, key, http_client=httpx.Client(transport=httpx.MockTransport(refuse))
+        BASE_URL, key, http_client=httpx2.Client(transport=httpx2.MockTransport(refuse))
     )
     for call in (lambda: broken.experiments.get("e1"), lambda: broken.runs.succeed("r1")):
         with pytest.raises(APIConnectionError) as conn:
@@ -97,7 +97,7 @@ def test_canary_never_leaks(api: ScriptedAPI, caplog: pytest.LogCaptureFixture, 
     # The check must have looked at real output, not an empty string.
     assert "GET /experiments/e1 -> 200" in logged
     assert "storage PUT http://chronicle.test/_storage/a1/c -> 403" in logged
-    assert "PUT http://chronicle.test/_storage/a1/c?<redacted>" in logged  # httpx's own line
+    assert "PUT http://chronicle.test/_storage/a1/c?<redacted>" in logged  # httpx2's own line
     chronicle.close()
     broken.close()
 
@@ -127,18 +127,18 @@ def test_no_log_records_when_debug_is_off(
 
 def test_httpx_filter_leaves_ordinary_urls_alone(caplog: pytest.LogCaptureFixture) -> None:
     Chronicle(BASE_URL, KEYS[0]).close()  # installs the filter
-    with caplog.at_level(logging.INFO, logger="httpx"):
-        logging.getLogger("httpx").info("HTTP Request: %s", httpx.URL(f"{BASE_URL}/runs?limit=5"))
-        logging.getLogger("httpx").info("HTTP Request: %s", httpx.URL(STORAGE_URL))
+    with caplog.at_level(logging.INFO, logger="httpx2"):
+        logging.getLogger("httpx2").info("HTTP Request: %s", httpx2.URL(f"{BASE_URL}/runs?limit=5"))
+        logging.getLogger("httpx2").info("HTTP Request: %s", httpx2.URL(STORAGE_URL))
     assert caplog.records[0].getMessage() == f"HTTP Request: {BASE_URL}/runs?limit=5"
     assert caplog.records[1].getMessage() == f"HTTP Request: {BASE_URL}/_storage/a1/c?<redacted>"
 
 
 def test_connection_failure_is_logged_without_secrets(caplog: pytest.LogCaptureFixture) -> None:
-    def refuse(request: httpx.Request) -> httpx.Response:
-        raise httpx.ConnectError("refused")
+    def refuse(request: httpx2.Request) -> httpx2.Response:
+        raise httpx2.ConnectError("refused")
 
-    http = httpx.Client(transport=httpx.MockTransport(refuse))
+    http = httpx2.Client(transport=httpx2.MockTransport(refuse))
     chronicle = Chronicle(BASE_URL, KEYS[0], http_client=http)
     with caplog.at_level(logging.DEBUG, logger="methodic"), pytest.raises(APIConnectionError):
         chronicle.runs.get("r1")
@@ -151,9 +151,9 @@ def test_token_echoed_by_a_server_is_scrubbed(api: ScriptedAPI) -> None:
     key = KEYS[0]
     api.route("GET", "/runs/r1", status=401, json={"detail": f"unknown key {key}", "echo": [key]})
     api.route(
-        "GET", "/runs/r2", reply=lambda _r: httpx.Response(502, text=f"proxy saw Bearer {key}")
+        "GET", "/runs/r2", reply=lambda _r: httpx2.Response(502, text=f"proxy saw Bearer {key}")
     )
-    http = httpx.Client(transport=httpx.MockTransport(api.handler))
+    http = httpx2.Client(transport=httpx2.MockTransport(api.handler))
     with Chronicle(BASE_URL, key, http_client=http) as chronicle:
         with pytest.raises(APIError) as unauthorized:
             chronicle.runs.get("r1")

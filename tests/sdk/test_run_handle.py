@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-import httpx
+import httpx2
 import pytest
 
 from methodic import Chronicle, Run, __version__, types
@@ -18,13 +18,13 @@ def _routes(api: ScriptedAPI) -> None:
     state = {"run": dict(RUN)}
 
     def transition(new_state: str):  # type: ignore[no-untyped-def]
-        def reply(_req: httpx.Request) -> httpx.Response:
+        def reply(_req: httpx2.Request) -> httpx2.Response:
             state["run"] = {**state["run"], "state": new_state}
-            return httpx.Response(200, json=state["run"])
+            return httpx2.Response(200, json=state["run"])
 
         return reply
 
-    api.route("GET", "/runs/r1", reply=lambda _r: httpx.Response(200, json=state["run"]))
+    api.route("GET", "/runs/r1", reply=lambda _r: httpx2.Response(200, json=state["run"]))
     api.route("POST", "/runs/r1/start", reply=transition("running"))
     api.route("POST", "/runs/r1/heartbeat", reply=transition("running"))
     api.route("POST", "/runs/r1/succeed", reply=transition("succeeded"))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import httpx
+import httpx2
 import pytest
 
 from methodic import Chronicle, NotFoundError, types
@@ -27,23 +27,23 @@ def test_get(api: ScriptedAPI, chronicle: Chronicle) -> None:
     assert chronicle.runs.get("r1").failure_reason == "heartbeat_timeout"
 
 
-def test_list_and_iter(api: ScriptedAPI, chronicle: Chronicle) -> None:
+def test_list_is_one_page_that_iterates_all(api: ScriptedAPI, chronicle: Chronicle) -> None:
     pages = {
         None: {"items": [RUN], "next_cursor": "n"},
         "n": {"items": [{**RUN, "id": "r2"}], "next_cursor": None},
     }
     api.route(
-        "GET", "/runs", reply=lambda r: httpx.Response(200, json=pages[r.url.params.get("cursor")])
+        "GET", "/runs", reply=lambda r: httpx2.Response(200, json=pages[r.url.params.get("cursor")])
     )
     page = chronicle.runs.list(variation_id="v1", experiment_id="e1", state="running", limit=5)
-    assert [r.id for r in page] == ["r1"]
+    assert [r.id for r in page.items] == ["r1"]
     assert dict(api.last.url.params) == {
         "variation_id": "v1",
         "experiment_id": "e1",
         "state": "running",
         "limit": "5",
     }
-    assert [r.id for r in chronicle.runs.iter(variation_id="v1")] == ["r1", "r2"]
+    assert [r.id for r in chronicle.runs.list(variation_id="v1")] == ["r1", "r2"]
     assert dict(api.last.url.params) == {"variation_id": "v1", "cursor": "n"}
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import httpx
+import httpx2
 import pytest
 
 from methodic import APIConnectionError, PermissionDeniedError
@@ -17,7 +17,7 @@ GET_URL = BASE_URL + "/_storage/a1/model.bin?op=get&expires=99&signature=def"
 
 
 def _transport(api: ScriptedAPI, **client_kwargs: object) -> Transport:
-    http = httpx.Client(transport=httpx.MockTransport(api.handler), **client_kwargs)  # type: ignore[arg-type]
+    http = httpx2.Client(transport=httpx2.MockTransport(api.handler), **client_kwargs)  # type: ignore[arg-type]
     return Transport(BASE_URL, API_KEY, http_client=http)
 
 
@@ -75,7 +75,9 @@ def test_storage_error_is_typed(api: ScriptedAPI) -> None:
 
 def test_storage_stream_yields_body_in_chunks(api: ScriptedAPI) -> None:
     api.route(
-        "GET", "/_storage/a1/model.bin", reply=lambda _r: httpx.Response(200, content=b"0123456789")
+        "GET",
+        "/_storage/a1/model.bin",
+        reply=lambda _r: httpx2.Response(200, content=b"0123456789"),
     )
     with _transport(api).storage_stream("GET", GET_URL) as response:
         assert b"".join(response.iter_bytes(chunk_size=4)) == b"0123456789"
@@ -90,11 +92,11 @@ def test_storage_stream_error_is_typed(api: ScriptedAPI) -> None:
 
 
 def test_storage_connection_error_hides_signature() -> None:
-    def handler(request: httpx.Request) -> httpx.Response:
-        raise httpx.ConnectError("refused")
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        raise httpx2.ConnectError("refused")
 
     t = Transport(
-        BASE_URL, API_KEY, http_client=httpx.Client(transport=httpx.MockTransport(handler))
+        BASE_URL, API_KEY, http_client=httpx2.Client(transport=httpx2.MockTransport(handler))
     )
     with pytest.raises(APIConnectionError) as info:
         t.storage_request("PUT", PUT_URL, content=b"x")

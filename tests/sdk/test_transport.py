@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import httpx
+import httpx2
 import pytest
 
 from methodic import Chronicle, ChronicleError, __version__
@@ -12,7 +12,7 @@ from .scripted import API_KEY, BASE_URL, EXPERIMENT, ScriptedAPI
 
 
 def _transport(api: ScriptedAPI, **kwargs: object) -> Transport:
-    http = httpx.Client(transport=httpx.MockTransport(api.handler))
+    http = httpx2.Client(transport=httpx2.MockTransport(api.handler))
     return Transport(BASE_URL, API_KEY, http_client=http, **kwargs)  # type: ignore[arg-type]
 
 
@@ -65,7 +65,7 @@ def test_own_client_has_no_bearer_default() -> None:
 
 def test_custom_user_agent(api: ScriptedAPI) -> None:
     api.route("GET", "/experiments/e1", json=EXPERIMENT)
-    http = httpx.Client(transport=httpx.MockTransport(api.handler))
+    http = httpx2.Client(transport=httpx2.MockTransport(api.handler))
     with Chronicle(BASE_URL, API_KEY, http_client=http, user_agent="menlo-park/2") as chronicle:
         chronicle.experiments.get("e1")
     assert api.last.headers["User-Agent"] == "menlo-park/2"
@@ -73,7 +73,7 @@ def test_custom_user_agent(api: ScriptedAPI) -> None:
 
 def test_base_url_path_prefix_and_trailing_slash(api: ScriptedAPI) -> None:
     api.route("GET", "/api/v1/experiments/e1", json=EXPERIMENT)
-    http = httpx.Client(transport=httpx.MockTransport(api.handler))
+    http = httpx2.Client(transport=httpx2.MockTransport(api.handler))
     with Chronicle(BASE_URL + "/api/v1/", API_KEY, http_client=http) as chronicle:
         chronicle.experiments.get("e1")
     assert str(api.last.url) == BASE_URL + "/api/v1/experiments/e1"
@@ -105,9 +105,9 @@ def test_json_body_and_extra_headers(api: ScriptedAPI) -> None:
 def test_default_timeout_is_finite_and_applied_per_request(api: ScriptedAPI) -> None:
     seen: list[dict[str, float | None]] = []
 
-    def reply(request: httpx.Request) -> httpx.Response:
+    def reply(request: httpx2.Request) -> httpx2.Response:
         seen.append(request.extensions["timeout"])
-        return httpx.Response(200, json={})
+        return httpx2.Response(200, json={})
 
     api.route("GET", "/things", reply=reply)
     _transport(api).request("GET", "/things")
@@ -126,7 +126,7 @@ def test_close_only_closes_a_client_it_created() -> None:
     client = mine.http_client
     mine.close()
     assert client.is_closed
-    theirs = httpx.Client()
+    theirs = httpx2.Client()
     Transport(BASE_URL, API_KEY, http_client=theirs).close()
     assert not theirs.is_closed
     theirs.close()

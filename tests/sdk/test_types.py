@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from methodic import ChronicleError
+from methodic import ChronicleError, ResponseValidationError
 from methodic import types as t
 
 from .scripted import ASSET, EXPERIMENT, RUN, VARIATION
@@ -184,12 +184,23 @@ def test_non_list_for_a_list_of_models() -> None:
         t.LineageResponse.from_dict({"root_id": "e1", "nodes": [], "edges": ["x"]})
 
 
-def test_page_is_iterable_sized_and_round_trips() -> None:
+def test_page_is_iterable_and_round_trips() -> None:
     page = t.Page.from_dict({"items": [EXPERIMENT], "next_cursor": "c2", "x": 1}, t.Experiment)
-    assert len(page) == 1
-    assert [e.id for e in page] == ["e1"]
+    assert len(page.items) == 1
+    # A page built from data (not by a client's list call) has no way to fetch more.
+    assert [e.id for e in page] == ["e1"] and not page.has_next_page()
     assert page.next_cursor == "c2"
     assert t.Page.from_dict(page.to_dict(), t.Experiment) == page
+
+
+def test_a_body_that_does_not_fit_names_type_and_field() -> None:
+    data = {k: v for k, v in EXPERIMENT.items() if k != "title"}
+    with pytest.raises(ResponseValidationError) as info:
+        t.Experiment.from_dict(data)
+    assert (info.value.type_name, info.value.field) == ("Experiment", "title")
+    with pytest.raises(ResponseValidationError) as info:
+        t.LineageResponse.from_dict({"root_id": "e1", "nodes": {}, "edges": []})
+    assert (info.value.type_name, info.value.field) == ("LineageResponse", "nodes")
 
 
 @pytest.mark.parametrize(

@@ -68,8 +68,8 @@ def test_get(api: ScriptedAPI, chronicle: Chronicle) -> None:
     assert chronicle.variations.get("v1").name == "low"
 
 
-def test_list_and_iter(api: ScriptedAPI, chronicle: Chronicle) -> None:
-    import httpx
+def test_list_is_one_page_that_iterates_all(api: ScriptedAPI, chronicle: Chronicle) -> None:
+    import httpx2
 
     pages = {
         None: {"items": [VARIATION], "next_cursor": "n"},
@@ -78,10 +78,10 @@ def test_list_and_iter(api: ScriptedAPI, chronicle: Chronicle) -> None:
     api.route(
         "GET",
         "/experiments/e1/variations",
-        reply=lambda r: httpx.Response(200, json=pages[r.url.params.get("cursor")]),
+        reply=lambda r: httpx2.Response(200, json=pages[r.url.params.get("cursor")]),
     )
     page = chronicle.variations.list("e1", limit=1)
-    assert [v.id for v in page] == ["v1"] and page.next_cursor == "n"
+    assert [v.id for v in page.items] == ["v1"] and page.next_cursor == "n"
     assert dict(api.last.url.params) == {"limit": "1"}
-    assert [v.id for v in chronicle.variations.iter("e1", page_size=1)] == ["v1", "v2"]
+    assert [v.id for v in chronicle.variations.list("e1", limit=1)] == ["v1", "v2"]
     assert dict(api.last.url.params) == {"limit": "1", "cursor": "n"}

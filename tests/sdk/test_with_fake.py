@@ -53,13 +53,16 @@ def test_errors_map_from_real_responses(methodic_fake: FakeChronicle) -> None:
     assert unavailable.value.status_code == 503
 
 
-def test_iter_follows_real_cursors(methodic_fake: FakeChronicle) -> None:
+def test_list_follows_real_cursors(methodic_fake: FakeChronicle) -> None:
     chronicle = methodic_fake.client("researcher")
     made = [chronicle.experiments.create(f"e{i}", tags=["walk"]).id for i in range(5)]
     first = chronicle.experiments.list(tag="walk", limit=2)
-    assert len(first) == 2 and first.next_cursor
-    walked = [e.id for e in chronicle.experiments.iter(tag="walk", page_size=2)]
+    assert len(first.items) == 2 and first.has_next_page()
+    walked = [e.id for e in first]
     assert sorted(walked) == sorted(made)
+    pages = [[e.id for e in page.items] for page in first.iter_pages()]
+    assert [len(p) for p in pages] == [2, 2, 1]
+    assert [i for p in pages for i in p] == walked
 
 
 def test_presigned_upload_and_download(methodic_fake: FakeChronicle) -> None:

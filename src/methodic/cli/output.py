@@ -11,7 +11,7 @@ import shutil
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, TextIO
 
 __all__ = [
@@ -166,7 +166,7 @@ def parse_timestamp(value: str) -> datetime | None:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def age(timestamp: str | None, now: datetime | None = None) -> str | None:
@@ -176,7 +176,7 @@ def age(timestamp: str | None, now: datetime | None = None) -> str | None:
     then = parse_timestamp(timestamp)
     if then is None:
         return None
-    seconds = int(((now or datetime.now(timezone.utc)) - then).total_seconds())
+    seconds = int(((now or datetime.now(UTC)) - then).total_seconds())
     return duration(max(seconds, 0))
 
 

@@ -12,7 +12,7 @@ import dataclasses
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -197,5 +197,5 @@ def _discard(ctx: Context, args: argparse.Namespace) -> Result:
 
 def _when(created_at: float) -> str:
     # The journal keeps Unix seconds; shown in the wire's RFC 3339 UTC form.
-    moment = datetime.fromtimestamp(created_at, tz=timezone.utc)
+    moment = datetime.fromtimestamp(created_at, tz=UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -1,17 +1,16 @@
-"""What every namespace shares: the transport, and walking paginated lists."""
+"""What every namespace shares: the transport, and fetching paginated lists."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from typing import TypeVar
+from collections.abc import Mapping
+from typing import Any, TypeVar
 
-from methodic.errors import ChronicleError
 from methodic.transport import Transport
-from methodic.types import Page
+from methodic.types import Model, Page, _paged
 
 __all__ = ["Namespace"]
 
-T = TypeVar("T")
+_M = TypeVar("_M", bound=Model)
 
 
 class Namespace:
@@ -23,21 +22,17 @@ class Namespace:
     def __repr__(self) -> str:
         return f"<{type(self).__name__}>"
 
-    @staticmethod
-    def _walk(fetch: Callable[[str | None], Page[T]]) -> Iterator[T]:
-        """Yield every item across pages, calling ``fetch(cursor)`` lazily per page.
+    def _list(
+        self,
+        path: str,
+        params: Mapping[str, Any],
+        item_type: type[_M],
+        cursor: str | None,
+    ) -> Page[_M]:
+        """GET the page of ``path`` at ``cursor``; the page fetches its successors lazily."""
 
-        A cursor the server already handed out ends the walk with ``ChronicleError``
-        instead of looping forever over the same pages.
-        """
-        cursor: str | None = None
-        seen: set[str] = set()
-        while True:
-            page = fetch(cursor)
-            yield from page.items
-            if not page.next_cursor:
-                return
-            cursor = page.next_cursor
-            if cursor in seen:
-                raise ChronicleError(f"the server returned a repeated cursor {cursor!r}")
-            seen.add(cursor)
+        def fetch(at: str | None) -> Page[_M]:
+            data = self._transport.request("GET", path, params={**params, "cursor": at})
+            return Page.from_dict(data, item_type)
+
+        return _paged(fetch, cursor)

@@ -7,10 +7,10 @@ The byte transfer itself (PUT to presigned URLs) goes through
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
-from methodic.errors import ChronicleError
+from methodic.errors import ResponseValidationError
 from methodic.namespaces._base import Namespace
 from methodic.types import Asset, ComponentSpec, Page, PresignedAsset
 
@@ -105,34 +105,12 @@ class Assets(Namespace):
         limit: int | None = None,
         cursor: str | None = None,
     ) -> Page[Asset]:
-        """One page of assets, optionally filtered."""
-        params = {
-            "run_id": run_id,
-            "experiment_id": experiment_id,
-            "kind": kind,
-            "limit": limit,
-            "cursor": cursor,
-        }
-        return Page.from_dict(self._transport.request("GET", "/assets", params=params), Asset)
+        """Assets, optionally filtered: iterate for all of them across pages.
 
-    def iter(
-        self,
-        *,
-        run_id: str | None = None,
-        experiment_id: str | None = None,
-        kind: str | None = None,
-        page_size: int | None = None,
-    ) -> Iterator[Asset]:
-        """Every matching asset, page by page."""
-        return self._walk(
-            lambda cursor: self.list(
-                run_id=run_id,
-                experiment_id=experiment_id,
-                kind=kind,
-                limit=page_size,
-                cursor=cursor,
-            )
-        )
+        ``limit`` is the page size; ``cursor`` starts from a page's ``next_cursor``.
+        """
+        params = {"run_id": run_id, "experiment_id": experiment_id, "kind": kind, "limit": limit}
+        return self._list("/assets", params, Asset, cursor)
 
     def upload_urls(self, asset_id: str) -> dict[str, str]:
         """Fresh presigned PUT URLs for the components not yet uploaded."""
@@ -166,5 +144,7 @@ def _add_owner(
 
 def _url_map(data: Any, key: str) -> dict[str, str]:
     if not isinstance(data, Mapping) or not isinstance(data.get(key), Mapping):
-        raise ChronicleError(f"cannot read URL map: response has no {key!r} object")
+        raise ResponseValidationError(
+            f"cannot read URL map: response has no {key!r} object", type_name="URL map", field=key
+        )
     return {str(name): str(url) for name, url in data[key].items()}

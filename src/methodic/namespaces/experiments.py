@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any, Literal
 
 from methodic.namespaces._base import Namespace
@@ -56,31 +56,14 @@ class Experiments(Namespace):
         limit: int | None = None,
         cursor: str | None = None,
     ) -> Page[Experiment]:
-        """One page of experiments, optionally filtered."""
-        params = {
-            "state": state,
-            "tag": tag,
-            "parent_id": parent_id,
-            "limit": limit,
-            "cursor": cursor,
-        }
-        data = self._transport.request("GET", "/experiments", params=params)
-        return Page.from_dict(data, Experiment)
+        """Experiments, optionally filtered: iterate for all of them across pages.
 
-    def iter(
-        self,
-        *,
-        state: str | None = None,
-        tag: str | None = None,
-        parent_id: str | None = None,
-        page_size: int | None = None,
-    ) -> Iterator[Experiment]:
-        """Every matching experiment, fetching pages as the iteration needs them."""
-        return self._walk(
-            lambda cursor: self.list(
-                state=state, tag=tag, parent_id=parent_id, limit=page_size, cursor=cursor
-            )
-        )
+        ``limit`` is the page size; ``cursor`` starts from a page's ``next_cursor``.
+
+            drafts = [exp.id for exp in chronicle.experiments.list(state="draft")]
+        """
+        params = {"state": state, "tag": tag, "parent_id": parent_id, "limit": limit}
+        return self._list("/experiments", params, Experiment, cursor)
 
     def update(
         self,

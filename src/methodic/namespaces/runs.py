@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any, Literal
 
 from methodic.namespaces._base import Namespace
@@ -46,34 +46,20 @@ class Runs(Namespace):
         limit: int | None = None,
         cursor: str | None = None,
     ) -> Page[Run]:
-        """One page of runs, optionally filtered."""
+        """Runs, optionally filtered: iterate for all of them across pages.
+
+        ``limit`` is the page size; ``cursor`` starts from a page's ``next_cursor``.
+
+            for run in chronicle.runs.list(variation_id=variation_id, state="failed"):
+                print(run.id, run.failure_reason)
+        """
         params = {
             "variation_id": variation_id,
             "experiment_id": experiment_id,
             "state": state,
             "limit": limit,
-            "cursor": cursor,
         }
-        return Page.from_dict(self._transport.request("GET", "/runs", params=params), Run)
-
-    def iter(
-        self,
-        *,
-        variation_id: str | None = None,
-        experiment_id: str | None = None,
-        state: str | None = None,
-        page_size: int | None = None,
-    ) -> Iterator[Run]:
-        """Every matching run, page by page."""
-        return self._walk(
-            lambda cursor: self.list(
-                variation_id=variation_id,
-                experiment_id=experiment_id,
-                state=state,
-                limit=page_size,
-                cursor=cursor,
-            )
-        )
+        return self._list("/runs", params, Run, cursor)
 
     def config(self, run_id: str) -> VariationConfig:
         """The variation config a runner needs before ``start``."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from methodic.namespaces._base import Namespace
@@ -73,11 +73,9 @@ class Variations(Namespace):
     def list(
         self, experiment_id: str, *, limit: int | None = None, cursor: str | None = None
     ) -> Page[Variation]:
-        """One page of an experiment's variations."""
-        path = self._transport.path("experiments", experiment_id, "variations")
-        data = self._transport.request("GET", path, params={"limit": limit, "cursor": cursor})
-        return Page.from_dict(data, Variation)
+        """An experiment's variations: iterate for all of them across pages.
 
-    def iter(self, experiment_id: str, *, page_size: int | None = None) -> Iterator[Variation]:
-        """Every variation of an experiment, page by page."""
-        return self._walk(lambda cursor: self.list(experiment_id, limit=page_size, cursor=cursor))
+        ``limit`` is the page size; ``cursor`` starts from a page's ``next_cursor``.
+        """
+        path = self._transport.path("experiments", experiment_id, "variations")
+        return self._list(path, {"limit": limit}, Variation, cursor)

@@ -37,7 +37,6 @@ CHROMIUM_ARGS = [
 ARTIFACTS = Path(
     os.environ.get("METHODIC_TEST_ARTIFACTS", Path(__file__).parents[2] / "test-artifacts")
 )
-_skip_reasons: set[str] = set()
 
 
 def chromium_path() -> str | None:
@@ -49,20 +48,15 @@ def chromium_path() -> str | None:
     return None
 
 
-def _skip(reason: str) -> None:
-    _skip_reasons.add(reason)
-    pytest.skip(reason)
-
-
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        _skip("browser tests skipped: playwright is not installed (pip install -e '.[dev]')")
+        pytest.skip("browser tests skipped: playwright is not installed (pip install -e '.[dev]')")
     path = chromium_path()
     if path is None:
-        _skip("browser tests skipped: no Chromium (apt-get install chromium; .ci/run does)")
+        pytest.skip("browser tests skipped: no Chromium (apt-get install chromium; .ci/run does)")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
         yield browser
@@ -110,8 +104,3 @@ def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
     outside = [url for url in requested if not _is_local(url)]
     assert not outside, f"the page requested non-loopback URLs: {outside}"
     assert not errors, f"JavaScript errors on the page: {errors}"
-
-
-def pytest_terminal_summary(terminalreporter: Any) -> None:
-    for reason in sorted(_skip_reasons):
-        terminalreporter.write_line(f"NOTE: {reason}", yellow=True, bold=True)

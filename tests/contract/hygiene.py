@@ -47,8 +47,6 @@ def documented_endpoints() -> list[tuple[str, str]]:
     URLs are presigned rather than documented paths; both are left out.
     """
     doc = REPO_ROOT / "docs" / "api.md"
-    if not doc.is_file():
-        doc = Path("/work/shared/chronicle-api.md")
     found = {
         (m.group(1), m.group(2).rstrip("/") or "/")
         for m in _ENDPOINT.finditer(doc.read_text(encoding="utf-8"))

@@ -349,6 +349,10 @@ def test_processes_share_one_file_safely(tmp_path: Path) -> None:
             assert all(u.claim_token is None for u in mine)
 
 
+# Forking is the point: runners fork (DataLoader workers, multiprocessing) while our
+# threads run. Python 3.12+ warns about any fork of a threaded process; this child
+# only touches the journal, then leaves with os._exit.
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
 def test_forked_child_opens_its_own_connection(tracker: UploadTracker) -> None:
     parent_upload = _register(tracker)
     pid = os.fork()

@@ -40,6 +40,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from _common import client_env, running_run
+
 if TYPE_CHECKING:
     from methodic.tracker import ComponentFile
 
@@ -367,18 +369,8 @@ def main() -> None:
         FakeChronicle.start(data_dir=Path(tmp) / "fake") as fake,
     ):
         work = Path(tmp)
-        with fake.client("researcher") as researcher, fake.client("worker") as worker:
-            exp = researcher.experiments.create("upload bench")
-            researcher.experiments.commit(exp.id)
-            variation = researcher.variations.create(exp.id, config={})
-            run_id = researcher.runs.create(variation.id).id
-            worker.runs.start(run_id)
-        env = {
-            **os.environ,
-            "CHRONICLE_BASE_URL": fake.base_url,
-            "CHRONICLE_API_KEY": fake.worker_key,
-            "XDG_CACHE_HOME": str(work / "cache"),  # the children's default tracker
-        }
+        run_id = running_run(fake, "upload bench")
+        env = client_env(fake, work)
         bench = Bench(fake, run_id, env, work / "fake" / "blobs")
         big = work / "big.bin"
         make_file(big, size_mib)

@@ -34,8 +34,6 @@ import json
 import os
 import shutil
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -44,7 +42,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from _common import client_env, running_run
+from _common import client_env, drop_blobs, running_run, spawn_child
 
 MIB = 1 << 20
 CHUNK = MIB
@@ -178,21 +176,7 @@ class Bench:
     def child(self, mode: str, job: dict[str, Any]) -> dict[str, Any]:
         job_file = self.work / "job.json"
         job_file.write_text(json.dumps(job))
-        out = subprocess.run(
-            [sys.executable, __file__, "--child", mode, str(job_file)],
-            env=self.env,
-            capture_output=True,
-            text=True,
-        )
-        if out.returncode != 0:
-            raise SystemExit(f"child {mode} failed ({out.returncode}):\n{out.stderr}")
-        result: dict[str, Any] = json.loads(out.stdout.splitlines()[-1])
-        return result
-
-    def drop_blobs(self, asset_id: str) -> None:
-        # Each upload round stores another full copy; removing it keeps the disk (and
-        # the kernel's writeback) in the same state for every round.
-        shutil.rmtree(self.blobs / asset_id, ignore_errors=True)
+        return spawn_child(__file__, self.env, mode, str(job_file))
 
 
 def make_files(directory: Path, count: int, size_mib: int) -> dict[str, str]:
@@ -217,7 +201,7 @@ def upload_rounds(bench: Bench, files: dict[str, str], rounds: int) -> tuple[lis
 
     def sdk(label: str) -> float:
         result = bench.child("upload", {"run_id": bench.run_id, "name": label, "files": files})
-        bench.drop_blobs(result["asset_id"])
+        drop_blobs(bench.blobs, result["asset_id"])
         return float(result["seconds"])
 
     def raw(label: str) -> float:
@@ -237,7 +221,7 @@ def upload_rounds(bench: Bench, files: dict[str, str], rounds: int) -> tuple[lis
             }
             result = bench.child("raw-put", job)
             worker.assets.finalize(presigned.asset.id)  # proves the same bytes were stored
-        bench.drop_blobs(presigned.asset.id)
+        drop_blobs(bench.blobs, presigned.asset.id)
         return float(result["seconds"])
 
     return _alternate(rounds, sdk, raw)

@@ -29,9 +29,7 @@ import json
 import logging
 import os
 import resource
-import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -40,7 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from _common import client_env, running_run
+from _common import client_env, drop_blobs, running_run, spawn_child
 
 if TYPE_CHECKING:
     from methodic.tracker import ComponentFile
@@ -189,21 +187,7 @@ class Bench:
     blobs: Path
 
     def child(self, *argv: str) -> dict[str, Any]:
-        out = subprocess.run(
-            [sys.executable, __file__, "--child", *argv],
-            env=self.env,
-            capture_output=True,
-            text=True,
-        )
-        if out.returncode != 0:
-            raise SystemExit(f"child {argv[0]} failed ({out.returncode}):\n{out.stderr}")
-        result: dict[str, Any] = json.loads(out.stdout.splitlines()[-1])
-        return result
-
-    def drop_blobs(self, asset_id: str) -> None:
-        # Each round stores another full copy; removing it keeps the disk (and the
-        # kernel's dirty-page writeback) in the same state for every round.
-        shutil.rmtree(self.blobs / asset_id, ignore_errors=True)
+        return spawn_child(__file__, self.env, *argv)
 
 
 def make_file(path: Path, size_mib: int) -> None:
@@ -219,7 +203,7 @@ def make_file(path: Path, size_mib: int) -> None:
 
 def sdk_round(bench: Bench, path: Path, name: str) -> dict[str, Any]:
     result = bench.child("upload", bench.run_id, str(path), name)
-    bench.drop_blobs(result["asset_id"])
+    drop_blobs(bench.blobs, result["asset_id"])
     return result
 
 
@@ -243,7 +227,7 @@ def raw_round(
         result = bench.child("raw", url, str(path), "hash" if hashing else "plain")
         # Proves the raw PUT stored the very bytes the SDK sends (size and sha256).
         worker.assets.finalize(presigned.asset.id)
-    bench.drop_blobs(presigned.asset.id)
+    drop_blobs(bench.blobs, presigned.asset.id)
     return result
 
 

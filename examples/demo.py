@@ -223,7 +223,7 @@ def main() -> int:
         for edge in lineage.edges:
             print(f"   lineage: {titles[edge.parent_id]!r} -> {titles[edge.child_id]!r}")
         check(parent.id in titles, "lineage reaches the parent experiment")
-        found = researcher.search.query("warmup loss spikes", types=["research_doc"])
+        found = researcher.search.query("warmup loss spikes", types=["research_report"])
         for hit in found.results:
             print(f"   search hit ({hit.score:.2f}): {hit.title} — {hit.snippet}")
         check(found.total >= 1, "search finds the research report")

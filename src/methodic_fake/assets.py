@@ -309,7 +309,7 @@ class AssetService:
             )
             title = str(meta.get("title") or asset.name)
             self._index.add(
-                Document("research_doc", asset.id, asset.id, asset.experiment_id, title, body)
+                Document("research_report", asset.id, asset.id, asset.experiment_id, title, body)
             )
         elif asset.kind == "arxiv":
             title = str(meta.get("title") or asset.name)

@@ -475,9 +475,9 @@ def search_results(chronicle: Chronicle, ctx: ScenarioContext) -> None:
             "abstract": "We revisit zeppelin warmup schedules for small transformers.",
         },
     )
-    found = chronicle.search.query(word, types=["research_doc", "arxiv"], limit=10)
+    found = chronicle.search.query(word, types=["research_report", "arxiv"], limit=10)
     assert found.query == word
-    assert sorted(r.type for r in found.results) == ["arxiv", "research_doc"]
+    assert sorted(r.type for r in found.results) == ["arxiv", "research_report"]
     arxiv_only = chronicle.search.query(word, types="arxiv", limit=10)
     assert [r.type for r in arxiv_only.results] == ["arxiv"]
 

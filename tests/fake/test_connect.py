@@ -142,7 +142,7 @@ def test_nothing_listening_says_how_to_start_one() -> None:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     with pytest.raises(
-        RuntimeError, match="no methodic-fake server answers at .*methodic-fake serve"
+        RuntimeError, match=r"no methodic-fake server answers at .*methodic-fake serve"
     ):
         FakeChronicle.connect(f"http://127.0.0.1:{port}")
 

@@ -149,6 +149,24 @@ class Heartbeater:
         """Whether the thread is still alive (beating, or waiting for the run to start)."""
         return self._thread.is_alive()
 
+    def beat_now(self) -> None:
+        """Beat once from the calling thread, with the progress as it is now.
+
+        ``lifecycle()`` calls it before ``succeed()``: with a minute between beats, the
+        finished run would otherwise show the progress of up to a minute before the
+        end (a short block: the progress it started with). Skipped once a refusal
+        stopped the beats or the run finished; a failure is logged, as a beat's is.
+        """
+        run = self._run
+        if self.error is not None or run.finished:
+            return
+        try:
+            run.heartbeat(progress=self._payload())
+            self.beats += 1
+        except ChronicleError as err:
+            self.failures += 1
+            logger.warning("last heartbeat for run %s failed: %s", run.id, err)
+
     def _payload(self) -> dict[str, Any] | None:
         source = self._progress
         base = source() if callable(source) else source
@@ -341,6 +359,7 @@ class RunLifecycle:
             return
         try:
             if not self._run.finished:
+                self._beater.beat_now()  # the run ends showing the progress the block reached
                 # Heartbeats go on while succeed() waits for the background uploads.
                 self._run.succeed()
         except BaseException as err:

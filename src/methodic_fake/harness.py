@@ -333,6 +333,7 @@ class FakeChronicle:
             return
         self._stopped = True
         if self._server is not None:
+            self.backend.faults.stopping.set()
             self._server.stop()
             self._server = None
         self._controls.close()

@@ -527,6 +527,8 @@ class Run(Handle[types.Run]):
         """
         self._raise_if_stopped()
         self._uploads.wait(self._id, tracker=self._tracker)
+        for beater in self._beaters:
+            beater.beat_now()  # the run ends showing the progress it reached, not an older one
         try:
             self._chronicle.runs.succeed(self._id)
         finally:

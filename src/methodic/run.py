@@ -152,13 +152,14 @@ class Heartbeater:
     def beat_now(self) -> None:
         """Beat once from the calling thread, with the progress as it is now.
 
-        ``lifecycle()`` calls it before ``succeed()``: with a minute between beats, the
-        finished run would otherwise show the progress of up to a minute before the
-        end (a short block: the progress it started with). Skipped once a refusal
-        stopped the beats or the run finished; a failure is logged, as a beat's is.
+        ``Run.succeed()`` calls it once the uploads are done: with a minute between
+        beats, the finished run would otherwise show the progress of up to a minute
+        before the end (a short block: the progress it started with). Skipped unless
+        the thread still beats (not stopped, not refused, the run not finished); a
+        failure is logged, as a beat's is.
         """
         run = self._run
-        if self.error is not None or run.finished:
+        if not self.running or self._stop.is_set() or self.error is not None or run.finished:
             return
         try:
             run.heartbeat(progress=self._payload())
@@ -359,7 +360,6 @@ class RunLifecycle:
             return
         try:
             if not self._run.finished:
-                self._beater.beat_now()  # the run ends showing the progress the block reached
                 # Heartbeats go on while succeed() waits for the background uploads.
                 self._run.succeed()
         except BaseException as err:

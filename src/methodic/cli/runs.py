@@ -98,8 +98,8 @@ def run_fields(run: Run, now: datetime) -> list[tuple[str, Any]]:
     watchdog = None
     due = _watchdog_deadline(run)
     if due is not None:
-        watchdog = f"fails the run at {due.strftime('%Y-%m-%dT%H:%M:%SZ')} ({_countdown(due, now)})"
-        watchdog += " unless it heartbeats"
+        at = due.strftime("%Y-%m-%dT%H:%M:%S.%fZ")  # the wire's form, as the other timestamps
+        watchdog = f"fails the run at {at} ({_countdown(due, now)}) unless it heartbeats"
     return [
         ("id", run.id),
         ("state", run.state),

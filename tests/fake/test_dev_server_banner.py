@@ -4,49 +4,23 @@ to paste into a shell, each giving exactly the rights its label promises."""
 from __future__ import annotations
 
 import os
-import queue
 import re
 import subprocess
 import sys
-import threading
-import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-CLI = str(Path(sys.executable).with_name("methodic-fake"))
+from docs.devserver import DevServer  # `methodic-fake serve` as a reader starts it
+
 RESEARCHER_LABEL = "For a researcher session"
 WORKER_LABEL = "For a worker"
 
 
 @pytest.fixture(scope="module")
 def banner(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    data = tmp_path_factory.mktemp("banner-data")
-    proc = subprocess.Popen(
-        [CLI, "serve", "--port", "0", "--data-dir", str(data)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    lines: queue.Queue[str] = queue.Queue()
-    assert proc.stdout is not None
-    stdout = proc.stdout
-    threading.Thread(target=lambda: [lines.put(x) for x in stdout], daemon=True).start()
-    seen = ""
-    deadline = time.monotonic() + 30
-    try:
-        while "Press Ctrl+C" not in seen and time.monotonic() < deadline:
-            try:
-                seen += lines.get(timeout=max(0.0, deadline - time.monotonic()))
-            except queue.Empty:
-                break
-        assert "Press Ctrl+C" in seen, f"no banner:\n{seen}"
-        yield seen
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
+    with DevServer(tmp_path_factory.mktemp("banner-data")) as server:
+        yield server.output
 
 
 def exports(banner: str, label: str) -> str:

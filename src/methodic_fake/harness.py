@@ -248,7 +248,9 @@ class FakeChronicle:
     @property
     def clock(self) -> Clock:
         """The fake's clock (real time plus `offset`); prefer `advance()` to move it."""
-        return self.backend.clock
+        if self._backend is None:
+            raise self._elsewhere("clock object")
+        return self._backend.clock
 
     def now(self) -> float:
         """The fake's current time (Unix seconds)."""

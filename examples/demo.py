@@ -122,6 +122,26 @@ def on_the_command_line(fake: FakeChronicle, exp_id: str, run_id: str, tracker: 
         check(done.returncode == 0, f"exit status {done.returncode} {done.stderr.strip()}".strip())
 
 
+def environment_note() -> str:
+    """How much this Python environment holds: what `make demo` had to install."""
+    import importlib.util
+
+    prefix = Path(sys.prefix)
+    size = sum(
+        (Path(root) / name).stat().st_size
+        for root, _, names in os.walk(prefix)
+        for name in names
+        if not (Path(root) / name).is_symlink()
+    )
+    dev_tools = importlib.util.find_spec("mypy") is not None
+    held = (
+        "with the dev tools `make test` installs"
+        if dev_tools
+        else "methodic and its fake extra only; `make test` adds the dev tools"
+    )
+    return f"This demo ran in {prefix}: {size / 1e6:.0f} MB ({held})."
+
+
 def main() -> int:
     with tempfile.TemporaryDirectory(prefix="methodic-demo-") as tmp, FakeChronicle.start() as fake:
         work = Path(tmp)
@@ -223,7 +243,7 @@ def main() -> int:
         for edge in lineage.edges:
             print(f"   lineage: {titles[edge.parent_id]!r} -> {titles[edge.child_id]!r}")
         check(parent.id in titles, "lineage reaches the parent experiment")
-        found = researcher.search.query("warmup loss spikes", types=["research_doc"])
+        found = researcher.search.query("warmup loss spikes", types=["research_report"])
         for hit in found.results:
             print(f"   search hit ({hit.score:.2f}): {hit.title} — {hit.snippet}")
         check(found.total >= 1, "search finds the research report")
@@ -240,6 +260,7 @@ def main() -> int:
         on_the_command_line(fake, exp.id, quiet.id, tracker_path)
 
         print("\nAll steps behaved as Chronicle promises.")
+        print(environment_note())
         return 0
 
 

@@ -102,7 +102,7 @@ def test_runner_completes_a_run(methodic_fake: Any, new_run: Callable[..., str])
     assert run.state == "succeeded"
     assert run.progress == {"step": 2, "loss": 0.125}
     checkpoints = researcher.assets.list(run_id=run_id, kind="checkpoint")
-    assert [a.name for a in checkpoints] == ["step-1", "step-2", "step-3"]
+    assert [a.name for a in checkpoints] == ["step-3", "step-2", "step-1"]  # newest first
 
 
 def test_runner_resumes_from_the_crashed_runs_checkpoint(

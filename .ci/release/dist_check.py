@@ -10,8 +10,9 @@ problem:
    cassettes in the wheel, entry points declared and pointing at shipped modules, the web
    stack only behind the ``[fake]`` extra;
 4. a fresh venv outside the source tree: ``pip install <wheel>`` imports ``methodic``
-   with fastapi/uvicorn/starlette/pydantic neither installed nor imported, and runs
-   ``methodic --help``; then
+   with fastapi/uvicorn/starlette/pydantic neither installed nor imported, runs
+   ``methodic --help``, and checks that ``methodic-fake serve`` says in one line to
+   install the ``fake`` extra (exit 2, no traceback); then
    ``pip install <wheel>[fake] pytest`` gives the ``methodic_fake`` fixture through the
    ``pytest11`` entry point and a working ``methodic-fake --help``.
 
@@ -141,6 +142,7 @@ def smoke(steps: Steps, wheel: Path, version: str, work: Path) -> None:
     )
     if "uploads" not in help_text:
         raise CheckFailed(f"methodic --help does not list `uploads`:\n{help_text}")
+    missing_extra(steps, venv, work, env)
 
     steps.run(
         "pip install <wheel>[fake] pytest", [*pip, f"{wheel}[fake]", "pytest"], cwd=work, env=env
@@ -172,6 +174,21 @@ def smoke(steps: Steps, wheel: Path, version: str, work: Path) -> None:
     summary = output.strip().splitlines()[-1] if output.strip() else ""
     if not summary.startswith(expected) or "skipped" in summary:
         raise CheckFailed(f"smoke tests: expected {expected!r}, pytest said {summary!r}")
+
+
+def missing_extra(steps: Steps, venv: Path, work: Path, env: dict[str, str]) -> None:
+    """Without `[fake]`, `methodic-fake serve` (installed anyway) names the extra: exit 2."""
+    begin = time.monotonic()
+    argv = [venv / "bin" / "methodic-fake", "serve", "--port", "0", "--data-dir", work / "data"]
+    done = subprocess.run(argv, cwd=work, env=env, capture_output=True, text=True, check=False)
+    expected = "pip install 'methodic[fake]'"
+    lines = done.stderr.splitlines()
+    if done.returncode != 2 or len(lines) != 1 or expected not in lines[0] or done.stdout:
+        raise CheckFailed(
+            f"methodic-fake serve without the fake extra: expected exit 2 and one stderr line "
+            f"naming {expected}, got exit {done.returncode}:\n{done.stdout}{done.stderr}".rstrip()
+        )
+    steps.done("methodic-fake without [fake] names the extra", begin)
 
 
 def publish_to(out_dir: Path, dist_dir: Path, built: Sequence[Path]) -> None:

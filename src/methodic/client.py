@@ -110,7 +110,7 @@ class Chronicle:
 
     @cached_property
     def search(self) -> Search:
-        """Full-text search over research docs and arxiv assets."""
+        """Full-text search over ready ``research_report`` and ``arxiv`` assets."""
         from methodic.namespaces.search import Search
 
         return self._namespace(Search)

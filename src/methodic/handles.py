@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
     from methodic.client import Chronicle
     from methodic.downloads import Checkpoint
+    from methodic.namespaces._base import Order
     from methodic.run import CrashGuard, Heartbeater, OnSigterm, ProgressSource, RunLifecycle
     from methodic.tracker import UploadTracker
     from methodic.upload_manager import UploadManager
@@ -308,10 +309,12 @@ class ExperimentVariations:
             exp._invalidate()  # the cached detail lists variations
         return Variation(exp.chronicle, created)
 
-    def list(self, *, limit: int | None = None, cursor: str | None = None) -> Page[Variation]:
-        """Variation handles: iterate for all of them across pages (``limit``: page size)."""
+    def list(
+        self, *, limit: int | None = None, cursor: str | None = None, order: Order | None = None
+    ) -> Page[Variation]:
+        """Variation handles, newest first: iterate for all of them (``limit``: page size)."""
         exp = self._experiment
-        page = exp.chronicle.variations.list(exp.id, limit=limit, cursor=cursor)
+        page = exp.chronicle.variations.list(exp.id, limit=limit, cursor=cursor, order=order)
         return _mapped(page, lambda v: Variation(exp.chronicle, v))
 
     def __iter__(self) -> Iterator[Variation]:
@@ -364,10 +367,12 @@ class VariationRuns:
         )
         return Run(v.chronicle, created)
 
-    def list(self, *, limit: int | None = None, cursor: str | None = None) -> Page[Run]:
-        """Run handles: iterate for all of them across pages (``limit``: page size)."""
+    def list(
+        self, *, limit: int | None = None, cursor: str | None = None, order: Order | None = None
+    ) -> Page[Run]:
+        """Run handles, newest first: iterate for all of them (``limit``: page size)."""
         v = self._variation
-        page = v.chronicle.runs.list(variation_id=v.id, limit=limit, cursor=cursor)
+        page = v.chronicle.runs.list(variation_id=v.id, limit=limit, cursor=cursor, order=order)
         return _mapped(page, lambda r: Run(v.chronicle, r))
 
     def __iter__(self) -> Iterator[Run]:
@@ -522,6 +527,8 @@ class Run(Handle[types.Run]):
         """
         self._raise_if_stopped()
         self._uploads.wait(self._id, tracker=self._tracker)
+        for beater in self._beaters:
+            beater.beat_now()  # the run ends showing the progress it reached, not an older one
         try:
             self._chronicle.runs.succeed(self._id)
         finally:

@@ -149,6 +149,25 @@ class Heartbeater:
         """Whether the thread is still alive (beating, or waiting for the run to start)."""
         return self._thread.is_alive()
 
+    def beat_now(self) -> None:
+        """Beat once from the calling thread, with the progress as it is now.
+
+        ``Run.succeed()`` calls it once the uploads are done: with a minute between
+        beats, the finished run would otherwise show the progress of up to a minute
+        before the end (a short block: the progress it started with). Skipped unless
+        the thread still beats (not stopped, not refused, the run not finished); a
+        failure is logged, as a beat's is.
+        """
+        run = self._run
+        if not self.running or self._stop.is_set() or self.error is not None or run.finished:
+            return
+        try:
+            run.heartbeat(progress=self._payload())
+            self.beats += 1
+        except ChronicleError as err:
+            self.failures += 1
+            logger.warning("last heartbeat for run %s failed: %s", run.id, err)
+
     def _payload(self) -> dict[str, Any] | None:
         source = self._progress
         base = source() if callable(source) else source

@@ -27,6 +27,7 @@ from urllib.parse import quote
 
 import httpx2
 
+from methodic._server_clock import ServerClock
 from methodic._version import __version__
 from methodic.errors import (
     APIConnectionError,
@@ -125,6 +126,7 @@ class Transport:
         self._client_lock = threading.Lock()
         self._closed = False
         self._own_client_headers = common
+        self._server_clock = ServerClock()
         if http_client is None:
             # Our own client carries the non-secret headers as defaults (httpx2 merges
             # fewer per-request headers that way); the bearer token never goes there.
@@ -221,6 +223,7 @@ class Transport:
                 response.status_code,
                 (time.perf_counter() - start) * 1000,
             )
+        self._server_clock.observe(response.headers.get("date"))
         if response.is_redirect:
             raise _redirect_error(method, path, response)
         if not response.is_success:
@@ -291,6 +294,15 @@ class Transport:
             raise _connection_error(method, request.url, err) from err
         finally:
             response.close()
+
+    def server_time(self) -> float | None:
+        """The server's clock now (Unix seconds), from the last Chronicle response's
+        ``Date`` header; ``None`` before any response carried one.
+
+        For ages and deadlines of server timestamps, which the local clock would get
+        wrong wherever the two clocks differ (a fake's moved clock, a skewed laptop).
+        """
+        return self._server_clock.now()
 
     def redact(self, text: str) -> str:
         """``text`` with every occurrence of this transport's API key replaced.

@@ -275,7 +275,7 @@ class LineageResponse(Model):
 
 @dataclass
 class SearchResult(Model):
-    """One search hit; ``type`` is ``research_doc`` or ``arxiv``."""
+    """One search hit; ``type`` is its asset's kind: ``research_report`` or ``arxiv``."""
 
     type: str
     id: str

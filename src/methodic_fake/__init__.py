@@ -19,13 +19,27 @@ if TYPE_CHECKING:
 __all__ = ["FakeChronicle", "create_app"]
 
 
-def __getattr__(name: str) -> Any:
-    if name == "FakeChronicle":
-        from methodic_fake.harness import FakeChronicle
+INSTALL_EXTRA = "pip install 'methodic[fake]'"
 
-        return FakeChronicle
-    if name == "create_app":
+
+def needs_extra(exc: ModuleNotFoundError) -> str:
+    """What to tell someone whose install lacks the fake's dependencies (one line)."""
+    return f"the fake needs the fake extra ({exc.name} is not installed): {INSTALL_EXTRA}"
+
+
+def __getattr__(name: str) -> Any:
+    if name not in __all__:
+        raise AttributeError(f"module 'methodic_fake' has no attribute {name!r}")
+    try:
+        if name == "FakeChronicle":
+            from methodic_fake.harness import FakeChronicle
+
+            return FakeChronicle
         from methodic_fake.app import create_app
 
         return create_app
-    raise AttributeError(f"module 'methodic_fake' has no attribute {name!r}")
+    except ModuleNotFoundError as exc:
+        # An SDK-only install (`pip install methodic`) has no FastAPI: say what to run.
+        raise ModuleNotFoundError(
+            f"methodic_fake.{name}: {needs_extra(exc)}", name=exc.name
+        ) from exc

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from email.utils import formatdate
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from methodic_fake.backend import Backend
 from methodic_fake.errors import FakeError
@@ -19,11 +20,29 @@ from methodic_fake.ui import install as install_ui
 
 
 class FakeApp(FastAPI):
-    """FastAPI, plus a note of the server's own `send` for injected connection resets."""
+    """FastAPI, plus a note of the server's own `send` for injected connection resets,
+    and a `Date` header on every response read from the fake's clock.
+
+    Clients learn the server's time from `Date` (the `methodic` CLI's ages do), so it
+    must move with `advance()`; the server's own wall-clock header is turned off
+    (`server.make_server`).
+    """
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         note_server_send(scope, send)
-        await super().__call__(scope, receive, send)
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        clock = self.state.backend.clock
+
+        async def send_with_date(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"date"]
+                headers.append((b"date", formatdate(clock.now(), usegmt=True).encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await super().__call__(scope, receive, send_with_date)
 
 
 def create_app(backend: Backend | None = None, **backend_options: Any) -> FastAPI:

@@ -18,6 +18,7 @@ from methodic_fake import machines
 from methodic_fake.auth import Principal
 from methodic_fake.errors import BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge
 from methodic_fake.models import Asset, Component, new_id
+from methodic_fake.pagination import DEFAULT_ORDER, Order
 from methodic_fake.registry import Registry
 from methodic_fake.search import Document, SearchIndex
 from methodic_fake.signing import UrlSigner
@@ -182,6 +183,7 @@ class AssetService:
         kind: str | None = None,
         limit: int | None = None,
         cursor: str | None = None,
+        order: Order = DEFAULT_ORDER,
     ) -> dict[str, Any]:
         with self._reg.transaction():
             items = (
@@ -192,7 +194,7 @@ class AssetService:
                 and (kind is None or a.kind == kind)
             )
             return self._reg.cursors.page(
-                ("assets", run_id, experiment_id, kind), items, limit, cursor
+                ("assets", run_id, experiment_id, kind), items, limit, cursor, order
             )
 
     def finalize(self, principal: Principal, asset_id: str) -> dict[str, Any]:
@@ -307,7 +309,7 @@ class AssetService:
             )
             title = str(meta.get("title") or asset.name)
             self._index.add(
-                Document("research_doc", asset.id, asset.id, asset.experiment_id, title, body)
+                Document("research_report", asset.id, asset.id, asset.experiment_id, title, body)
             )
         elif asset.kind == "arxiv":
             title = str(meta.get("title") or asset.name)

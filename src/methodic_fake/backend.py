@@ -30,7 +30,7 @@ from methodic_fake.signing import UrlSigner
 from methodic_fake.storage import BlobStore
 from methodic_fake.variations import VariationService
 
-SEARCH_TYPES = ("research_doc", "arxiv")
+SEARCH_TYPES = ("research_report", "arxiv")
 SEARCH_NOT_CONFIGURED = "search is not configured"
 
 

@@ -65,6 +65,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _banner(base_url: str, data_dir: Path, search: bool, keys: dict[str, str]) -> str:
+    # One key per audience, ready to paste: a researcher session (a person, or the
+    # agent key for automation) may do everything; a worker only what a runner does.
     return "\n".join(
         [
             f"methodic-fake: Chronicle fake serving at {base_url}",
@@ -74,9 +76,18 @@ def _banner(base_url: str, data_dir: Path, search: bool, keys: dict[str, str]) -
             f"  researcher token: {keys['researcher']}",
             f"  agent key:        {keys['agent']}",
             f"  worker key:       {keys['worker']}",
-            "Point a runner at it with:",
+            "",
+            "For a researcher session (experiments, variations, runs, search: everything;",
+            "automation acting for a researcher uses the agent key the same way):",
+            f"  export CHRONICLE_BASE_URL={base_url}",
+            f"  export CHRONICLE_API_KEY={keys['researcher']}",
+            "For a worker, the runner process a scheduler starts (its run's config, start,",
+            "heartbeats, uploads, succeed/fail; it may not create experiments, variations",
+            "or runs):",
             f"  export CHRONICLE_BASE_URL={base_url}",
             f"  export CHRONICLE_API_KEY={keys['worker']}",
+            "Move this fake's clock and queue faults from Python on this machine:",
+            "  from methodic_fake import FakeChronicle; fake = FakeChronicle.connect()",
             "Press Ctrl+C to stop.",
         ]
     )
@@ -166,8 +177,29 @@ def serve(host: str, port: int, data_dir: Path, search: bool) -> int:
     return 0
 
 
+def missing_extra() -> str | None:
+    """None if the fake's dependencies import; else the one line saying how to get them.
+
+    `pip install methodic` installs this command too, without FastAPI or uvicorn.
+    """
+    from methodic_fake import needs_extra
+
+    try:
+        import fastapi  # noqa: F401
+        import fastapi_offline  # noqa: F401
+        import jinja2  # noqa: F401
+        import uvicorn  # noqa: F401
+    except ModuleNotFoundError as exc:
+        return f"methodic-fake: {needs_extra(exc)}"
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "serve":
+        problem = missing_extra()
+        if problem is not None:
+            print(problem, file=sys.stderr)
+            return 2
         return serve(args.host, args.port, args.data_dir, not args.no_search)
     return 2  # pragma: no cover - argparse rejects unknown commands

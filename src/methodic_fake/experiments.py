@@ -9,6 +9,7 @@ from methodic_fake import machines
 from methodic_fake.auth import Principal
 from methodic_fake.errors import Conflict
 from methodic_fake.models import Experiment, new_id
+from methodic_fake.pagination import DEFAULT_ORDER, Order
 from methodic_fake.registry import Registry
 
 _EDITABLE = ("title", "hypothesis", "description", "tags")
@@ -65,6 +66,7 @@ class ExperimentService:
         parent_id: str | None = None,
         limit: int | None = None,
         cursor: str | None = None,
+        order: Order = DEFAULT_ORDER,
     ) -> dict[str, Any]:
         with self._reg.transaction():
             items = (
@@ -75,7 +77,7 @@ class ExperimentService:
                 and (parent_id is None or parent_id in e.parent_ids)
             )
             return self._reg.cursors.page(
-                ("experiments", state, tag, parent_id), items, limit, cursor
+                ("experiments", state, tag, parent_id), items, limit, cursor, order
             )
 
     def get(self, experiment_id: str) -> dict[str, Any]:

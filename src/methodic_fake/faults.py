@@ -96,6 +96,8 @@ class FaultQueue:
     def __init__(self) -> None:
         self._queues: dict[str, deque[Fault]] = {}
         self._lock = threading.Lock()
+        # Set when the fake stops: requests held by a latency fault end at once.
+        self.stopping = threading.Event()
 
     def add(
         self,

@@ -5,6 +5,9 @@ with FakeChronicle.start() as fake:          # uvicorn on a free loopback port
 
 fake = FakeChronicle.in_process()            # no socket: starlette's TestClient
 chronicle = fake.client("worker")
+
+fake = FakeChronicle.connect()               # a `methodic-fake serve` at $CHRONICLE_BASE_URL
+fake.advance(minutes=16)                     # its clock and faults, over /_fake
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from methodic_fake.app import create_app
 from methodic_fake.auth import ROLES, KeyRing
 from methodic_fake.backend import Backend
 from methodic_fake.clock import Clock
-from methodic_fake.faults import FaultQueue
+from methodic_fake.controls import AdminControls, Controls, Faults, LocalControls
 from methodic_fake.server import DEFAULT_STARTUP_TIMEOUT, ServerThread
 
 if TYPE_CHECKING:
@@ -73,22 +76,33 @@ def _test_client_class() -> Any:
 
 
 class FakeChronicle:
-    """A fake Chronicle plus the keys, clock and fault queues to drive it."""
+    """A fake Chronicle plus the keys, clock and fault queues to drive it.
+
+    Built by `start()` (served in this process), `in_process()` (no socket) or
+    `connect()` (a dev server running elsewhere, driven over its admin API).
+    """
 
     def __init__(
         self,
-        backend: Backend,
-        app: FastAPI,
+        backend: Backend | None,
+        app: FastAPI | None,
         base_url: str,
         server: ServerThread | None = None,
+        *,
+        controls: Controls | None = None,
     ) -> None:
-        self.backend = backend
-        self.app = app
+        self._backend = backend
+        self._app = app
         self.base_url = base_url
         self._server = server
+        if controls is None:
+            if backend is None:
+                raise ValueError("a FakeChronicle needs a backend, or controls to reach one")
+            controls = LocalControls(backend)
+        self._controls = controls
         # Fixed at construction: after stop() `_server` is gone, and guessing the
         # mode from it would silently turn a dead server fake into an in-process one.
-        self._in_process = server is None
+        self._in_process = server is None and backend is not None
         self._stopped = False
         self._clients: list[Any] = []
 
@@ -130,6 +144,58 @@ class FakeChronicle:
         backend = _backend(data_dir, keys, search_configured, clock)
         return cls(backend, create_app(backend), IN_PROCESS_BASE_URL)
 
+    @classmethod
+    def connect(cls, base_url: str | None = None, *, timeout: float = 10.0) -> FakeChronicle:
+        """A handle on a fake served by another process: a `methodic-fake serve` dev server.
+
+        `base_url` defaults to `$CHRONICLE_BASE_URL` (what the dev server's banner has
+        you export). The clock, faults, search switch, `reset()` and the keys go over
+        the server's `/_fake` admin API, so they answer only on the same machine;
+        `client(role)` and `http(role)` work as for any fake. The handle never stops
+        the server: `stop()` (or leaving `with`) only closes what it handed out.
+
+            fake = FakeChronicle.connect()
+            researcher = fake.client("researcher")
+            fake.advance(minutes=15, seconds=1)      # the dev server's watchdog fires
+
+        Raises `RuntimeError` when no methodic-fake answers there.
+        """
+        import os
+
+        url = base_url or os.environ.get("CHRONICLE_BASE_URL")
+        if not url:
+            raise RuntimeError(
+                "FakeChronicle.connect() needs the dev server's URL: pass base_url or set "
+                "CHRONICLE_BASE_URL (`methodic-fake serve` prints it)"
+            )
+        url = url.rstrip("/")
+        return cls(None, None, url, controls=AdminControls(url, timeout=timeout))
+
+    @property
+    def connected(self) -> bool:
+        """True for `connect()` handles: the fake lives in another process."""
+        return self._backend is None
+
+    @property
+    def backend(self) -> Backend:
+        """The domain object (white-box checks); only for a fake in this process."""
+        if self._backend is None:
+            raise self._elsewhere("backend")
+        return self._backend
+
+    @property
+    def app(self) -> FastAPI:
+        """The FastAPI app; only for a fake in this process."""
+        if self._app is None:
+            raise self._elsewhere("app")
+        return self._app
+
+    def _elsewhere(self, what: str) -> RuntimeError:
+        return RuntimeError(
+            f"{self!r} drives a fake in another process over its admin API: it has no "
+            f"{what} here (use now(), advance(), freeze(), faults, reset())"
+        )
+
     @property
     def in_process_mode(self) -> bool:
         """True for `in_process()` fakes (no socket; `base_url` is http://testserver)."""
@@ -149,7 +215,7 @@ class FakeChronicle:
     @property
     def keys(self) -> dict[str, str]:
         """The token to use for each role: `{"researcher": ..., "agent": ..., "worker": ...}`."""
-        return self.backend.keys.keys
+        return self._controls.keys
 
     @property
     def researcher_token(self) -> str:
@@ -175,46 +241,48 @@ class FakeChronicle:
     # --- controls -------------------------------------------------------------------
 
     @property
-    def faults(self) -> FaultQueue:
-        """Queue faults: `fake.faults.add("storage.put", "reset")`."""
-        return self.backend.faults
+    def faults(self) -> Faults:
+        """Queue faults: `fake.faults.add("storage.put", "reset")`; `pending()`, `clear()`."""
+        return self._controls.faults
 
     @property
     def clock(self) -> Clock:
         """The fake's clock (real time plus `offset`); prefer `advance()` to move it."""
-        return self.backend.clock
+        if self._backend is None:
+            raise self._elsewhere("clock object")
+        return self._backend.clock
 
     def now(self) -> float:
         """The fake's current time (Unix seconds)."""
-        return self.backend.clock.now()
+        return self._controls.now()
 
     def advance(self, seconds: float = 0.0, *, minutes: float = 0.0, hours: float = 0.0) -> None:
         """Move the fake's clock forward: `fake.advance(seconds=15 * 60 + 1)`."""
-        self.backend.advance(seconds + 60.0 * minutes + 3600.0 * hours)
+        self._controls.advance(seconds + 60.0 * minutes + 3600.0 * hours)
 
     def freeze(self) -> None:
         """Stop the fake's clock: only `advance()` moves it until `unfreeze()` or `reset()`.
 
         For exact boundaries: `fake.freeze(); ...; fake.advance(seconds=900)` is 900 s.
         """
-        self.backend.clock.freeze()
+        self._controls.freeze()
 
     def unfreeze(self) -> None:
         """Let real time run again on the fake's clock."""
-        self.backend.clock.unfreeze()
+        self._controls.unfreeze()
 
     @property
     def search_configured(self) -> bool:
         """False makes `GET /search` answer 503 `search is not configured`."""
-        return self.backend.search_configured
+        return self._controls.get_search()
 
     @search_configured.setter
     def search_configured(self, value: bool) -> None:
-        self.backend.search_configured = bool(value)
+        self._controls.set_search(value)
 
     def reset(self) -> None:
         """Forget all data, faults, clock offset and freeze (keys stay valid). Takes microseconds."""
-        self.backend.reset()
+        self._controls.reset()
 
     # --- clients --------------------------------------------------------------------
 
@@ -258,15 +326,21 @@ class FakeChronicle:
     # --- lifecycle ------------------------------------------------------------------
 
     def stop(self) -> None:
-        """Close clients, stop the server (if any) and release the store (idempotent)."""
+        """Close clients, stop the server (if any) and release the store (idempotent).
+
+        A `connect()` handle only closes its clients: the server is not this process's.
+        """
         self.close_clients()
         if self._stopped:
             return
         self._stopped = True
         if self._server is not None:
+            self.backend.faults.stopping.set()
             self._server.stop()
             self._server = None
-        self.backend.close()
+        self._controls.close()
+        if self._backend is not None:
+            self._backend.close()
 
     def __enter__(self) -> FakeChronicle:
         return self
@@ -280,7 +354,7 @@ class FakeChronicle:
         self.stop()
 
     def __repr__(self) -> str:  # no keys here: they must never reach a log
-        mode = "in-process" if self._in_process else "server"
+        mode = "connected" if self.connected else "in-process" if self._in_process else "server"
         state = ", stopped" if self._stopped else ""
         return f"{type(self).__name__}({mode}, base_url={self.base_url!r}{state})"
 
@@ -295,7 +369,13 @@ class SessionFakeView(FakeChronicle):
 
     def __init__(self, session: FakeChronicle) -> None:
         session._require_running()
-        super().__init__(session.backend, session.app, session.base_url, session._server)
+        super().__init__(
+            session.backend,
+            session.app,
+            session.base_url,
+            session._server,
+            controls=session._controls,
+        )
         self._in_process = session.in_process_mode
 
     def _refuse(self, what: str) -> RuntimeError:

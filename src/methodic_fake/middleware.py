@@ -135,7 +135,8 @@ class FakeMiddleware:
 
     async def _inject(self, fault: Fault, scope: Scope, receive: Receive, send: Send) -> None:
         if fault.kind == "latency":
-            await asyncio.sleep(fault.seconds)
+            if await _delay(fault.seconds, scope, self.faults):
+                await _abort(scope)  # nobody left to answer: end the request now
             await self.app(scope, receive, send)
         elif fault.kind == "status":
             extra = []
@@ -207,6 +208,26 @@ class LastResortMiddleware:
                 "request_id": request_id,
             }
             await _reply(send, 500, body, [(REQUEST_ID_HEADER, request_id.encode())])
+
+
+_POLL = 0.05  # how soon a delayed request notices its client left or the fake stopping
+
+
+async def _delay(seconds: float, scope: Scope, faults: FaultQueue) -> bool:
+    """Sleep `seconds` (a latency fault); True, early, if the wait became pointless.
+
+    It does when the client has gone (a killed process: uvicorn marks the request
+    disconnected) or the fake is stopping: a server would otherwise hold the request
+    to the end of its graceful-shutdown timeout, and a test's teardown with it.
+    """
+    cycle = getattr(scope.get(_SERVER_SEND), "__self__", None)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while (left := deadline - loop.time()) > 0:
+        if getattr(cycle, "disconnected", False) or faults.stopping.is_set():
+            return True
+        await asyncio.sleep(min(left, _POLL))
+    return False
 
 
 async def _swallow(message: Message) -> None:

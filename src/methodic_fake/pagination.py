@@ -1,7 +1,9 @@
-"""Cursor pagination over records ordered by creation.
+"""Cursor pagination over records ordered by creation: newest first unless asked.
 
 A cursor marks the last record of a page by its sequence number (not an offset),
-so pages stay stable when records are created while a client walks a list. It is
+so pages stay stable when records are created while a client walks a list: walking
+newest first, a record created meanwhile sorts before the cursor and never shifts a
+page; walking oldest first, it appears at the end. It is
 opaque and verifiable: an HMAC, keyed by the fake's secret, binds the position to
 the list that issued it (resource and filters) and to the fake's current data
 generation, which `reset()` renews. Anything else is `400 invalid cursor`: a
@@ -18,7 +20,7 @@ import hmac
 import json
 import re
 from collections.abc import Iterable
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from methodic_fake.errors import BadRequest
 from methodic_fake.models import Record
@@ -27,6 +29,8 @@ R = TypeVar("R", bound=Record)
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
+Order = Literal["desc", "asc"]
+DEFAULT_ORDER: Order = "desc"  # newest first, as people expect from a list (docs/api.md)
 _MAC_HEX = 32  # 128 bits of HMAC-SHA256: plenty for a test double
 _PAYLOAD = re.compile(r"(0|[1-9][0-9]{0,17})\.([0-9a-f]{" + str(_MAC_HEX) + "})")
 
@@ -73,18 +77,23 @@ class CursorCodec:
         records: Iterable[R],
         limit: int | None,
         cursor: str | None,
+        order: Order = DEFAULT_ORDER,
     ) -> dict[str, Any]:
         """One page as the wire object `{"items": [...], "next_cursor": ...}`.
 
-        `list_id` names the list (resource and filters); `records` must be in
-        ascending `seq` order (the registry's dicts are). The routes bound `limit`.
+        `list_id` names the list (resource and filters); the order is part of it, so a
+        cursor of a newest-first walk is refused by an oldest-first one. The routes
+        bound `limit` and `order`.
         """
         size = DEFAULT_LIMIT if limit is None else limit
-        after = self.decode(list_id, cursor) if cursor else -1
+        newest_first = order == "desc"
+        list_id = (*list_id, order)
+        after = self.decode(list_id, cursor) if cursor else None
+        ordered = sorted(records, key=lambda r: r.seq, reverse=newest_first)
         page: list[R] = []
         more = False
-        for record in records:
-            if record.seq <= after:
+        for record in ordered:
+            if after is not None and (record.seq >= after if newest_first else record.seq <= after):
                 continue
             if len(page) == size:
                 more = True

@@ -12,6 +12,7 @@ from methodic_fake import machines
 from methodic_fake.auth import Principal
 from methodic_fake.errors import NotFound, Unprocessable
 from methodic_fake.models import Asset, Run, new_id
+from methodic_fake.pagination import DEFAULT_ORDER, Order
 from methodic_fake.registry import Registry
 
 # What a client may report; `heartbeat_timeout` is the watchdog's alone.
@@ -60,6 +61,7 @@ class RunService:
         state: str | None = None,
         limit: int | None = None,
         cursor: str | None = None,
+        order: Order = DEFAULT_ORDER,
     ) -> dict[str, Any]:
         with self._reg.transaction():
             items = (
@@ -70,7 +72,7 @@ class RunService:
                 and (state is None or r.state == state)
             )
             return self._reg.cursors.page(
-                ("runs", variation_id, experiment_id, state), items, limit, cursor
+                ("runs", variation_id, experiment_id, state), items, limit, cursor, order
             )
 
     def get(self, run_id: str) -> dict[str, Any]:

@@ -38,7 +38,7 @@ def tokenize(text: str) -> list[str]:
 
 @dataclass
 class Document:
-    doc_type: str  # "research_doc" | "arxiv"
+    doc_type: str  # "research_report" | "arxiv"
     doc_id: str
     asset_id: str
     experiment_id: str | None

@@ -114,6 +114,7 @@ def make_server(app: Any, sock: socket.socket, **config: Any) -> uvicorn.Server:
         "access_log": False,
         "lifespan": "off",
         "timeout_graceful_shutdown": 5,
+        "date_header": False,  # the app sends Date from the fake's clock (app.FakeApp)
     }
     options.update(config)
     host, port = sock.getsockname()[:2]

@@ -11,6 +11,7 @@ from methodic_fake.auth import Principal
 from methodic_fake.errors import BadRequest
 from methodic_fake.jsonlimits import check_integer, check_json
 from methodic_fake.models import Variation, new_id
+from methodic_fake.pagination import DEFAULT_ORDER, Order
 from methodic_fake.registry import Registry
 
 MAX_CONFIG_BYTES = 1024 * 1024
@@ -136,9 +137,16 @@ class VariationService:
             return self._reg.get(self._reg.variations, "variation", variation_id).wire()
 
     def list(
-        self, experiment_id: str, *, limit: int | None = None, cursor: str | None = None
+        self,
+        experiment_id: str,
+        *,
+        limit: int | None = None,
+        cursor: str | None = None,
+        order: Order = DEFAULT_ORDER,
     ) -> dict[str, Any]:
         with self._reg.transaction():
             self._reg.get(self._reg.experiments, "experiment", experiment_id)
             items = (v for v in self._reg.variations.values() if v.experiment_id == experiment_id)
-            return self._reg.cursors.page(("variations", experiment_id), items, limit, cursor)
+            return self._reg.cursors.page(
+                ("variations", experiment_id), items, limit, cursor, order
+            )

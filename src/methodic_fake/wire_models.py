@@ -129,7 +129,7 @@ class LineageResponse(BaseModel):
 
 
 class SearchResult(BaseModel):
-    type: Literal["research_doc", "arxiv"]
+    type: Literal["research_report", "arxiv"]
     id: str
     title: str
     snippet: str | None

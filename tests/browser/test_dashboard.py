@@ -177,7 +177,7 @@ def test_search_box_finds_research_docs_and_arxiv_papers(
     page: Any, methodic_fake: FakeChronicle, world: World
 ) -> None:
     page.goto(f"{methodic_fake.base_url}{UI}/")
-    box = page.get_by_role("searchbox", name="Search research docs and arxiv")
+    box = page.get_by_role("searchbox", name="Search research_report and arxiv assets")
     box.fill("warmup")
     box.press("Enter")
     page.wait_for_url(re.compile(r".*/search\?q=warmup$"))
@@ -185,7 +185,7 @@ def test_search_box_finds_research_docs_and_arxiv_papers(
     expect(results).to_have_count(2)
     expect(page.locator("ol.results")).to_contain_text("Warmup findings")
     expect(page.locator("ol.results")).to_contain_text("Attention Is All You Need")
-    expect(page.locator("ol.results .tag")).to_have_text(["research_doc", "arxiv"])
+    expect(page.locator("ol.results .tag")).to_have_text(["research_report", "arxiv"])
     page.get_by_role("link", name="Attention Is All You Need").click()
     page.wait_for_url(f"**{UI}/assets/{world.paper}")
 

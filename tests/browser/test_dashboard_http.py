@@ -155,6 +155,25 @@ def test_search_page_reports_when_search_is_off(fake: FakeChronicle, http: Any) 
     assert "search is not configured" in response.text
 
 
+def test_variations_are_newest_first_and_an_unnamed_one_says_so(
+    fake: FakeChronicle, http: Any
+) -> None:
+    import re
+
+    researcher = fake.client("researcher")
+    exp = researcher.experiments.create("t")
+    researcher.experiments.commit(exp.id)
+    researcher.variations.create(exp.id, config={"lr": 1}, name="first")
+    unnamed = researcher.variations.create(exp.id, config={"lr": 2})
+    researcher.runs.create(unnamed.id)
+    page = http.get(f"{UI}/experiments/{exp.id}").text
+    table = page.split('<table class="variations">', 1)[1].split("</table>", 1)[0]
+    names = re.findall(r'<td class="name">(.*?)</td>', table)
+    assert names == ['<span class="muted">(unnamed)</span>', "first"]
+    runs = http.get(f"{UI}/runs").text
+    assert f'<span class="muted">(unnamed)</span> <code title="{unnamed.id}">' in runs
+
+
 def test_docs_assets_are_served_locally(http: Any) -> None:
     page = http.get("/docs")
     assert page.status_code == 200

@@ -92,6 +92,23 @@ def test_missing_settings_and_unreachable_server_exit_1(cli: CLI, tmp_path: Path
     assert line.startswith(f"error: cannot read {missing}: ")
 
 
+def test_a_base_url_with_a_path_hints_at_the_url(cli: CLI, fake: FakeChronicle) -> None:
+    # /api/experiments is no route: the server's bare "Not Found", not a missing id.
+    line = cli("experiments", "list", "--base-url", fake.base_url + "/api").failed()
+    assert line == (
+        f"not found: Not Found (no such route at {fake.base_url}/api: is the base URL right? "
+        "--base-url or CHRONICLE_BASE_URL names the server's root, without a path such as /api)"
+    )
+    # A missing resource is named by the server and needs no hint.
+    missing = "00000000-0000-0000-0000-000000000000"
+    assert cli("runs", "show", missing).failed() == f"not found: run {missing} not found"
+
+
+def test_help_points_at_help_not_at_files_the_wheel_lacks(cli: CLI) -> None:
+    out = " ".join(cli("--help").ok().out.split())
+    assert "docs/" not in out and "`methodic COMMAND --help` shows a command's options" in out
+
+
 @pytest.mark.parametrize(
     ("exc", "kind"),
     [

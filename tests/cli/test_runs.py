@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import time
@@ -117,3 +118,37 @@ def test_watch_leaves_quietly_on_ctrl_c(fake: FakeChronicle, tmp_path: Path, wor
 def test_watch_unknown_run(cli: CLI) -> None:
     missing = "00000000-0000-0000-0000-000000000000"
     assert cli("runs", "watch", missing).failed() == f"not found: run {missing} not found"
+
+
+def _seconds(text: str) -> int:
+    """`4s`, `3m12s`, `2h05m` (the CLI's durations) as whole seconds."""
+    units = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+    return sum(int(n) * units[u] for n, u in re.findall(r"(\d+)([dhms])", text))
+
+
+def test_ages_and_countdowns_run_on_the_servers_clock(
+    cli: CLI, fake: FakeChronicle, world: World, tmp_path: Path
+) -> None:
+    # The fake's clock moves, this machine's does not: only the server's Date header
+    # can tell the CLI that the run has been silent for ten minutes. (Date has whole
+    # seconds: the CLI's reading is good to within one.)
+    fake.freeze()
+    fake.advance(minutes=10)
+    shown = fields_of(cli("runs", "show", world.run_id).ok().out)
+    beat_age = shown["last heartbeat"].split("(", 1)[1].rstrip(")")
+    assert beat_age.endswith(" ago") and 599 <= _seconds(beat_age) <= 601
+    watchdog = shown["watchdog"]
+    assert watchdog.startswith("fails the run at ") and watchdog.endswith(" unless it heartbeats")
+    assert 298 <= _seconds(watchdog.split("(in ", 1)[1].split(")")[0]) <= 301
+
+    [row] = [r for r in cli("runs", "list").ok().out.splitlines() if r.startswith(world.run_id)]
+    assert 599 <= _seconds(row.split()[2]) <= 601 and row.split()[3] == "ago"
+
+    proc = _watch(fake, tmp_path, world.run_id)
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    proc.send_signal(2)
+    proc.communicate(timeout=30)
+    beat = line.split("heartbeat ", 1)[1]
+    assert 599 <= _seconds(beat.split(" ago", 1)[0]) <= 601
+    assert 298 <= _seconds(beat.split("(watchdog in ", 1)[1].split(")")[0]) <= 301

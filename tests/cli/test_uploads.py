@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -78,6 +79,8 @@ def test_resume_finishes_what_a_sigkilled_uploader_left(
     assert all(len(line) <= 80 for line in narrow.splitlines())
     [entry] = cli("--json", "uploads", "list", "--tracker", str(db)).ok().json()["items"]
     assert entry["run_id"] == world.run_id
+    # RFC 3339 UTC like every other timestamp the command prints, not the journal's float.
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", entry["created_at"])
     assert entry["total_bytes"] == sum(SIZES.values())
     assert entry["pending_bytes"] < entry["total_bytes"]  # a component got through
     assert any(c["uploaded"] for c in entry["components"])
@@ -85,8 +88,8 @@ def test_resume_finishes_what_a_sigkilled_uploader_left(
 
     done = cli("uploads", "resume", "--tracker", str(db), key=fake.worker_key).ok()
     [line] = done.out.splitlines()[1:]
-    assert line.split()[:2] == [entry["key"], "resumed"]
-    assert f"asset {entry['asset_id']} ready" in line
+    assert done.out.splitlines()[0].split() == ["KEY", "OUTCOME", "DETAIL", "ASSET", "ID"]
+    assert line.split() == [entry["key"], "resumed", "ready", entry["asset_id"]]
 
     [asset] = researcher.assets.list(run_id=world.run_id, kind="checkpoint")
     assert asset.state == "ready"
@@ -150,5 +153,19 @@ def test_an_upload_a_live_process_holds_is_skipped(cli: CLI, crashed: Crashed) -
         done = cli("uploads", "resume", "--tracker", str(db)).ok()
         [line] = done.out.splitlines()[1:]
         assert line.split()[:2] == [upload.key, "skipped"]
-        assert line.endswith(f"a live process holds it (pid {os.getpid()})")
+        assert f"a live process holds it (pid {os.getpid()})" in line
         assert tracker.get(upload.key) is not None  # left to its owner
+
+
+def test_list_is_newest_first_unless_asked(cli: CLI, tmp_path: Path) -> None:
+    from methodic.tracker import ComponentFile
+
+    db = tmp_path / "journal.sqlite3"
+    part = ComponentFile("m.bin", str(tmp_path / "m.bin"), 1, 0, "ab" * 32)
+    with UploadTracker(db) as tracker:
+        for name in ("older", "newer"):
+            tracker.register(kind="checkpoint", name=name, components=[part], run_id="r")
+        newest = cli("--json", "uploads", "list", "--tracker", str(db)).ok().json()["items"]
+        oldest = cli("--json", "uploads", "list", "--order", "asc", "--tracker", str(db))
+    assert [u["name"] for u in newest] == ["newer", "older"]
+    assert [u["name"] for u in oldest.ok().json()["items"]] == ["older", "newer"]

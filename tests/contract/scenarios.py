@@ -176,7 +176,8 @@ def experiments_lifecycle(chronicle: Chronicle, ctx: ScenarioContext) -> None:
 
 @scenario()
 def experiments_pagination(chronicle: Chronicle, ctx: ScenarioContext) -> None:
-    """Experiment list across two pages (limit + cursor), filtered by a fresh parent."""
+    """Experiment list across two pages (limit + cursor), filtered by a fresh parent:
+    newest first by default, oldest first with `order=asc`."""
     parent = chronicle.experiments.create("Contract: page parent")
     children = [
         chronicle.experiments.create(f"Contract: page child {n}", parent_ids=[parent.id])
@@ -186,8 +187,12 @@ def experiments_pagination(chronicle: Chronicle, ctx: ScenarioContext) -> None:
     assert len(first.items) == 2 and first.next_cursor
     second = chronicle.experiments.list(parent_id=parent.id, limit=2, cursor=first.next_cursor)
     assert len(second.items) == 1 and second.next_cursor is None
-    seen = {e.id for e in [*first.items, *second.items]}
-    assert seen == {c.id for c in children}
+    assert [e.id for e in [*first.items, *second.items]] == [c.id for c in children[::-1]]
+    oldest = chronicle.experiments.list(parent_id=parent.id, limit=2, order="asc")
+    rest = chronicle.experiments.list(
+        parent_id=parent.id, limit=2, order="asc", cursor=oldest.next_cursor
+    )
+    assert [e.id for e in [*oldest.items, *rest.items]] == [c.id for c in children]
     drafts = chronicle.experiments.list(parent_id=parent.id, state="draft", tag="none-such")
     assert drafts.items == []
 
@@ -248,7 +253,7 @@ def variations(chronicle: Chronicle, ctx: ScenarioContext) -> None:
     from_json = chronicle.variations.create(exp.id, name="json", config_json={"lr": 0.1})
     assert chronicle.variations.get(from_json.id).config_json == {"lr": 0.1}
     listed = chronicle.variations.list(exp.id)
-    assert [v.id for v in listed.items] == [from_yaml.id, from_json.id]
+    assert [v.id for v in listed.items] == [from_json.id, from_yaml.id]  # newest first
     expect_error(
         BadRequestError,
         400,
@@ -475,9 +480,9 @@ def search_results(chronicle: Chronicle, ctx: ScenarioContext) -> None:
             "abstract": "We revisit zeppelin warmup schedules for small transformers.",
         },
     )
-    found = chronicle.search.query(word, types=["research_doc", "arxiv"], limit=10)
+    found = chronicle.search.query(word, types=["research_report", "arxiv"], limit=10)
     assert found.query == word
-    assert sorted(r.type for r in found.results) == ["arxiv", "research_doc"]
+    assert sorted(r.type for r in found.results) == ["arxiv", "research_report"]
     arxiv_only = chronicle.search.query(word, types="arxiv", limit=10)
     assert [r.type for r in arxiv_only.results] == ["arxiv"]
 

@@ -1,72 +1,102 @@
-"""Docs are tests: every Python block of README.md and docs/*.md runs against the fake.
+"""Docs are tests: every page runs as its reader would run it, twice.
 
-One test per block, named `<page>:<line of its fence>`. Each page runs top to bottom in
-one namespace, in a temporary working directory, against a fake reset for the page,
-with `CHRONICLE_BASE_URL` and `CHRONICLE_API_KEY` (the agent key: it may do what a
-researcher may, and what a runner may) set, so a plain `Chronicle()` reaches it. A
-failure's traceback names the page and the line. The rules for writing blocks are in
-blocks.py and README.md ("Working on methodic"); the names a docs-setup comment may
-use, in pages.py.
+README.md and each docs/*.md with Python examples run as ONE fresh Python process
+(`run_page.py`) against a real `methodic-fake serve` on a free port with its own data
+dir, in an empty working directory, with only what the page's own setup exports:
+`CHRONICLE_BASE_URL` and the key of the page's audience. Then the same page runs
+again, in the same directory, against the same (now used) server. So a name the page
+uses but never defines fails, and so does an example that works only once — a fixed
+idempotency key whose second answer is an already committed experiment, a second
+`conclude` — or only on an empty server. A failure shows the page, the line and the
+traceback. The rules for writing pages: blocks.py and README.md ("Working on
+methodic").
 """
 
 from __future__ import annotations
 
-import inspect
-import logging
-from types import FunctionType
-from typing import Any
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
-from .blocks import Block, python_blocks
-from .conftest import Pages
+from .blocks import DocsSyntaxError, read_page
+from .devserver import DevServer
 from .pages import ROOT, pages
 
-
-def _name(block: Block) -> str:
-    return f"{block.path.relative_to(ROOT)}:{block.line}"
-
-
-def _params() -> list[Any]:
-    params = []
-    for path in pages():
-        runnable = [block for block in python_blocks(path) if not block.notest]
-        for index, block in enumerate(runnable):
-            params.append(pytest.param(block, index, id=_name(block)))
-    return params
+TESTS = ROOT / "tests"
+PAGE_TIMEOUT = 300
 
 
-@pytest.mark.parametrize(("block", "index"), _params())
-def test_block(
-    block: Block,
-    index: int,
-    docs_pages: Pages,
-    monkeypatch: pytest.MonkeyPatch,
-    request: pytest.FixtureRequest,
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    __tracebackhide__ = True  # a failure shows the page's lines, not this harness
-    page = docs_pages.at(block.path, index)
-    fake = docs_pages.fake
-    monkeypatch.setenv("CHRONICLE_BASE_URL", fake.base_url)
-    monkeypatch.setenv("CHRONICLE_API_KEY", fake.agent_key)
-    # The default upload journal of a Run without tracker= lands in the page's
-    # directory, never in the ~/.cache of whoever runs the suite.
-    monkeypatch.setenv("XDG_CACHE_HOME", str(page.workdir / "cache"))
-    monkeypatch.chdir(page.workdir)
+def _id(path: Path) -> str:
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
 
-    def call_test(test: FunctionType) -> None:
-        names = inspect.signature(test).parameters
-        test(**{name: request.getfixturevalue(name) for name in names})
 
-    page.replay_to(index)
-    caplog.clear()
-    page.run(index, call_test)
-    # An example that works only because methodic logged a problem and carried on
-    # (a failed heartbeat, say) is not a working example.
-    problems = [
-        f"{record.levelname}: {record.getMessage()}"
-        for record in caplog.records
-        if record.name.startswith("methodic") and record.levelno >= logging.WARNING
-    ]
-    assert not problems, f"{_name(block)} logged problems: {problems}"
+def run_page(
+    path: Path, server: DevServer, role: str, workdir: Path
+) -> subprocess.CompletedProcess[str]:
+    """One reader's session: `path` run top to bottom in a fresh process in `workdir`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CHRONICLE_", "METHODIC_"))}
+    env.update(
+        CHRONICLE_BASE_URL=server.base_url,
+        CHRONICLE_API_KEY=server.keys[role],
+        # Whatever a page writes to "~" or the default upload journal stays here.
+        HOME=str(workdir / "home"),
+        XDG_CACHE_HOME=str(workdir / "cache"),
+        PYTHONPATH=str(TESTS),
+        PYTHONUNBUFFERED="1",
+    )
+    workdir.mkdir(parents=True, exist_ok=True)
+    return subprocess.run(
+        [sys.executable, "-m", "docs.run_page", _id(path)],
+        cwd=workdir,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=PAGE_TIMEOUT,
+        check=False,
+    )
+
+
+def run_twice(path: Path, tmp_path: Path) -> list[subprocess.CompletedProcess[str]]:
+    """Both runs of a page against one dev server, stopping at the first that fails."""
+    page = read_page(path)
+    assert page.role is not None
+    done = []
+    with DevServer(tmp_path / "fake-data") as server:
+        for _ in range(2):
+            done.append(run_page(path, server, page.role, tmp_path / "work"))
+            if done[-1].returncode != 0:
+                break
+    return done
+
+
+def explain(path: Path, done: list[subprocess.CompletedProcess[str]]) -> str:
+    which = "first run" if len(done) == 1 else "second run, against the same dev server,"
+    last = done[-1]
+    return f"{_id(path)}: the {which} failed:\n{last.stderr}{last.stdout}"
+
+
+def _runnable(path: Path) -> bool:
+    try:
+        return bool(read_page(path).runnable)
+    except DocsSyntaxError:
+        return True  # its own test reports the problem, not the whole collection
+
+
+RUNNABLE = [path for path in pages() if _runnable(path)]
+
+
+@pytest.mark.parametrize("path", RUNNABLE, ids=_id)
+def test_page_runs_top_to_bottom_twice(path: Path, tmp_path: Path) -> None:
+    done = run_twice(path, tmp_path)
+    assert [d.returncode for d in done] == [0, 0], explain(path, done)
+
+
+@pytest.mark.parametrize("path", pages(), ids=_id)
+def test_every_page_follows_the_rules(path: Path) -> None:
+    # Reading is the check: an unknown info word, a hidden setup or a Python block
+    # before the page's setup raises DocsSyntaxError naming the line.
+    page = read_page(path)
+    assert page.role is not None or not page.runnable

@@ -254,5 +254,5 @@ def test_list_filters(researcher: Chronicle, worker: Chronicle) -> None:
     b = worker.assets.create(
         kind="checkpoint", name="c", run_id=run_id, components=[spec("m", b"1")]
     )
-    assert [x.id for x in worker.assets.list(run_id=run_id)] == [a.id, b.asset.id]
+    assert [x.id for x in worker.assets.list(run_id=run_id)] == [b.asset.id, a.id]
     assert [x.id for x in worker.assets.list(kind="checkpoint")] == [b.asset.id]

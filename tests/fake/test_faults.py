@@ -118,6 +118,67 @@ def test_latency_delays_then_succeeds(any_fake: FakeChronicle) -> None:
     assert time.monotonic() - start >= 0.2
 
 
+def test_a_delayed_request_whose_client_died_ends_with_it(
+    tmp_path: object, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The client is SIGKILLed while a latency fault holds its request: the request must
+    # end then (unhandled), not hold stop() to uvicorn's 5 s graceful-shutdown timeout.
+    import signal
+    import subprocess
+    import sys
+
+    fake = FakeChronicle.start()
+    try:
+        researcher = fake.client()
+        fake.faults.add("experiments.create", "latency", seconds=60)
+        code = (
+            "import httpx2\n"
+            f"httpx2.post({fake.base_url + '/experiments'!r}, json={{'title': 'never'}},\n"
+            f"    headers={{'Authorization': 'Bearer {fake.researcher_token}'}}, timeout=120)\n"
+        )
+        child = subprocess.Popen([sys.executable, "-c", code])
+        deadline = time.monotonic() + 30
+        while fake.faults.pending() and time.monotonic() < deadline:
+            time.sleep(0.02)  # until the request has taken its fault
+        assert fake.faults.pending() == []
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=30)
+        time.sleep(0.5)
+        assert [e.title for e in researcher.experiments.list()] == []  # dropped, unhandled
+    finally:
+        started = time.monotonic()
+        fake.stop()
+        stopped_in = time.monotonic() - started
+    assert stopped_in < 2.5, f"stop() waited {stopped_in:.1f}s for a dead client's request"
+    assert "timeout graceful shutdown exceeded" not in caplog.text
+
+
+def test_stopping_the_fake_ends_a_delayed_request_at_once() -> None:
+    import threading
+
+    fake = FakeChronicle.start()
+    chronicle = fake.client(timeout=120)
+    fake.faults.add("experiments.list", "latency", seconds=60)
+    errors: list[BaseException] = []
+
+    def call() -> None:
+        try:
+            chronicle.experiments.list()
+        except BaseException as exc:
+            errors.append(exc)
+
+    caller = threading.Thread(target=call)
+    caller.start()
+    deadline = time.monotonic() + 30
+    while fake.faults.pending() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    started = time.monotonic()
+    fake.stop()
+    caller.join(timeout=30)
+    assert time.monotonic() - started < 2.5
+    assert [type(e) for e in errors] == [APIConnectionError]
+
+
 def test_invalid_faults_are_refused(fake: FakeChronicle) -> None:
     with pytest.raises(ValueError, match="unknown operation"):
         fake.faults.add("experiments.delete", "status")

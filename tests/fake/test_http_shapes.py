@@ -25,6 +25,35 @@ def test_every_response_carries_a_request_id(fake: FakeChronicle) -> None:
     assert len(set(ids)) == len(ids)
 
 
+@pytest.mark.parametrize("mode", ["server", "in-process"])
+def test_every_response_is_dated_by_the_fakes_clock(
+    fake: FakeChronicle, in_process: FakeChronicle, mode: str
+) -> None:
+    # Clients measure ages of server timestamps against Date (docs/api.md), so it must
+    # follow advance(), and a server must not add its own wall-clock Date beside it.
+    from email.utils import parsedate_to_datetime
+
+    target = fake if mode == "server" else in_process
+    target.freeze()
+    target.advance(hours=5)
+    target.faults.add("runs.list", "status", status=503)
+    http = target.http("researcher")
+    responses = {
+        "200": http.get("/experiments"),
+        "404": http.get("/experiments/missing"),
+        "unknown route": http.get("/no/such/route"),
+        "401": target.http(None).get("/experiments"),
+        "admin": http.get("/_fake/clock"),
+        "dashboard": http.get("/_fake/ui/"),
+        "injected fault": http.get("/runs"),
+    }
+    assert responses["injected fault"].status_code == 503
+    for name, response in responses.items():
+        dates = response.headers.get_list("date")
+        assert len(dates) == 1, (name, dates)
+        assert abs(parsedate_to_datetime(dates[0]).timestamp() - target.now()) < 1, name
+
+
 def test_sdk_errors_expose_the_request_id(researcher: Chronicle) -> None:
     with pytest.raises(NotFoundError) as info:
         researcher.runs.get("missing")

@@ -1,4 +1,5 @@
-"""List pagination: limit bounds, opaque cursors, stable pages."""
+"""List pagination: newest first by default, `order=asc`, limit bounds, opaque cursors,
+stable pages."""
 
 from __future__ import annotations
 
@@ -8,20 +9,62 @@ from methodic import BadRequestError, Chronicle
 from methodic_fake import FakeChronicle
 
 
-def test_pages_walk_every_item_once_in_creation_order(researcher: Chronicle) -> None:
-    ids = [researcher.experiments.create(f"e{i}").id for i in range(7)]
+def _walk(chronicle: Chronicle, **params: object) -> tuple[list[str], int]:
+    """Every id of `experiments.list(**params)`, page by page, and how many pages."""
     seen: list[str] = []
     cursor = None
     pages = 0
     while True:
-        page = researcher.experiments.list(limit=3, cursor=cursor)
+        page = chronicle.experiments.list(cursor=cursor, **params)  # type: ignore[arg-type]
         seen.extend(e.id for e in page.items)
         pages += 1
         if page.next_cursor is None:
-            break
+            return seen, pages
         cursor = page.next_cursor
-    assert seen == ids
-    assert pages == 3
+
+
+def test_pages_walk_every_item_once_newest_first(researcher: Chronicle) -> None:
+    ids = [researcher.experiments.create(f"e{i}").id for i in range(7)]
+    assert _walk(researcher, limit=3) == (ids[::-1], 3)
+    assert _walk(researcher, limit=3, order="desc") == (ids[::-1], 3)
+
+
+def test_order_asc_walks_oldest_first(researcher: Chronicle) -> None:
+    ids = [researcher.experiments.create(f"e{i}").id for i in range(7)]
+    assert _walk(researcher, limit=3, order="asc") == (ids, 3)
+
+
+def test_every_list_route_takes_an_order(fake: FakeChronicle, researcher: Chronicle) -> None:
+    exp = researcher.experiments.create("t")
+    researcher.experiments.commit(exp.id)
+    variations = [researcher.variations.create(exp.id, config_json={"i": i}) for i in range(2)]
+    runs = [researcher.runs.create(variations[0].id) for _ in range(2)]
+    assets = [
+        researcher.assets.create_inline(kind="output", name=f"a{i}", content="x", run_id=runs[0].id)
+        for i in range(2)
+    ]
+    lists = {
+        f"/experiments/{exp.id}/variations": [v.id for v in variations],
+        "/runs": [r.id for r in runs],
+        "/assets": [a.id for a in assets],
+    }
+    http = fake.http()
+    for path, created in lists.items():
+        for params, expected in (({}, created[::-1]), ({"order": "asc"}, created)):
+            got = [item["id"] for item in http.get(path, params=params).json()["items"]]
+            assert got == expected, (path, params)
+        refused = http.get(path, params={"order": "newest"})
+        assert refused.status_code == 422, (path, refused.text)
+
+
+def test_a_cursor_keeps_its_order(fake: FakeChronicle, researcher: Chronicle) -> None:
+    for i in range(3):
+        researcher.experiments.create(f"e{i}")
+    http = fake.http()
+    newest = http.get("/experiments", params={"limit": 1}).json()["next_cursor"]
+    _invalid(http.get("/experiments", params={"cursor": newest, "order": "asc"}))
+    oldest = http.get("/experiments", params={"limit": 1, "order": "asc"}).json()["next_cursor"]
+    _invalid(http.get("/experiments", params={"cursor": oldest}))
 
 
 def test_exact_multiple_has_no_dangling_cursor(researcher: Chronicle) -> None:
@@ -37,7 +80,14 @@ def test_new_items_do_not_shift_a_walk(researcher: Chronicle) -> None:
     first = researcher.experiments.list(limit=2)
     late = researcher.experiments.create("late").id
     rest = researcher.experiments.list(limit=10, cursor=first.next_cursor)
-    assert [e.id for e in rest.items] == [*ids[2:], late]
+    # Newest first, a newcomer sorts before the cursor: the walk goes on unshifted.
+    assert [e.id for e in first.items] == ids[:1:-1]
+    assert [e.id for e in rest.items] == ids[1::-1]
+    # Oldest first, it appears at the end.
+    first = researcher.experiments.list(limit=2, order="asc")
+    later = researcher.experiments.create("later").id
+    rest = researcher.experiments.list(limit=10, cursor=first.next_cursor, order="asc")
+    assert [e.id for e in rest.items] == [*ids[2:], late, later]
 
 
 def test_default_limit_is_50(researcher: Chronicle, fake: FakeChronicle) -> None:
@@ -128,4 +178,4 @@ def test_cursors_survive_a_dev_server_restart(tmp_path: object) -> None:
         cursor = fake.http().get("/experiments", params={"limit": 1}).json()["next_cursor"]
     with FakeChronicle.in_process(data_dir=tmp_path) as fake:
         page = fake.http().get("/experiments", params={"cursor": cursor}).json()
-        assert [e["title"] for e in page["items"]] == ["e1", "e2"]
+        assert [e["title"] for e in page["items"]] == ["e1", "e0"]

@@ -123,7 +123,7 @@ def test_list_filters_and_404s(researcher: Chronicle) -> None:
     first = researcher.runs.create(variation_id)
     second = researcher.runs.create(variation_id)
     researcher.runs.start(second.id)
-    assert [r.id for r in researcher.runs.list(variation_id=variation_id)] == [first.id, second.id]
+    assert [r.id for r in researcher.runs.list(variation_id=variation_id)] == [second.id, first.id]
     assert [r.id for r in researcher.runs.list(experiment_id=exp_id, state="running")] == [
         second.id
     ]

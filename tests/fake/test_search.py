@@ -76,7 +76,7 @@ def test_result_fields_and_snippets(researcher: Chronicle, corpus: dict[str, str
     )
     assert paper.snippet is not None and "Transformer" in paper.snippet
     [report] = researcher.search.query("diverges").results
-    assert report.type == "research_doc" and report.id == corpus["warmup"]
+    assert report.type == "research_report" and report.id == corpus["warmup"]
     assert report.snippet is not None and "diverges" in report.snippet
     assert len(report.snippet) <= 170
     assert report.experiment_id is not None
@@ -86,12 +86,27 @@ def test_types_filter_and_limit(researcher: Chronicle, corpus: dict[str, str]) -
     assert [r.type for r in researcher.search.query("learning rate", types=["arxiv"]).results] == [
         "arxiv"
     ]
-    docs = researcher.search.query("learning rate", types=["research_doc"])
-    assert {r.type for r in docs.results} == {"research_doc"} and docs.total == 2
+    docs = researcher.search.query("learning rate", types=["research_report"])
+    assert {r.type for r in docs.results} == {"research_report"} and docs.total == 2
     limited = researcher.search.query("learning rate", limit=1)
     assert len(limited.results) == 1 and limited.total == 3
     with pytest.raises(BadRequestError):
         researcher.search.query("x", types=["papers"])
+
+
+def test_a_hits_type_is_the_kind_of_its_asset(
+    researcher: Chronicle, corpus: dict[str, str]
+) -> None:
+    # One name everywhere: the kind an asset is created with is the type it is found as.
+    for hit in researcher.search.query("learning rate warmup").results:
+        assert hit.asset_id is not None
+        assert hit.type == researcher.assets.get(hit.asset_id).kind
+    with pytest.raises(BadRequestError) as info:
+        researcher.search.query("x", types=["research_doc"])
+    assert info.value.message == (
+        "unknown search types research_doc: search indexes ready assets of the kinds "
+        "research_report, arxiv, and a hit's type is its asset's kind"
+    )
 
 
 def test_no_match_and_stopwords(researcher: Chronicle, corpus: dict[str, str]) -> None:

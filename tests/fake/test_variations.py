@@ -80,7 +80,8 @@ def test_committed_experiments_take_variations(researcher: Chronicle) -> None:
 def test_list_get_and_404(researcher: Chronicle, worker: Chronicle) -> None:
     exp = researcher.experiments.create("t")
     ids = [researcher.variations.create(exp.id, config_json={"i": i}).id for i in range(3)]
-    assert [v.id for v in worker.variations.list(exp.id)] == ids
+    assert [v.id for v in worker.variations.list(exp.id)] == ids[::-1]
+    assert [v.id for v in worker.variations.list(exp.id, order="asc")] == ids
     with pytest.raises(NotFoundError):
         worker.variations.get("missing")
     with pytest.raises(NotFoundError):

@@ -49,6 +49,19 @@ def test_progress_may_be_a_callable_asked_at_every_beat(
     assert researcher.runs.get(run_id).state == "succeeded"
 
 
+def test_the_run_ends_with_the_progress_the_block_reached(
+    worker: Chronicle, researcher: Chronicle, run_id: str
+) -> None:
+    # One beat at entry (step 0), none since (the interval is long): leaving the block
+    # beats once more so the finished run shows where it got to, not step 0.
+    step = 0
+    with Run(worker, run_id).lifecycle(heartbeat_interval=60, progress=lambda: {"step": step}):
+        wait_until(lambda: researcher.runs.get(run_id).progress == {"step": 0})
+        step = 1000
+    done = researcher.runs.get(run_id)
+    assert (done.state, done.progress) == ("succeeded", {"step": 1000})
+
+
 def _beats_at_least(cm: RunLifecycle, n: int) -> bool:
     return cm.heartbeater.beats >= n
 

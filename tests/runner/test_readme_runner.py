@@ -1,6 +1,7 @@
 """README.md's "Runners" snippet, run as a new user would: its text, in a fresh process.
 
-Only ``run_id`` is filled in, and the file it uploads is put where it says; the fake
+Only ``run_id`` is filled in (the README takes it from the researcher's block above,
+as a scheduler would pass it); the fake
 is reached over a real loopback socket (the ``methodic_fake`` fixture's uvicorn
 server). The snippet the README showed before ``lifecycle()`` (heartbeating entered
 before ``start()``) is kept here verbatim: it failed every run, and must not again.
@@ -48,12 +49,13 @@ with Chronicle() as chronicle:
 
 
 def readme_runner_snippet() -> str:
-    """The first Python block of README.md's "## Runners" section, as written."""
+    """The runner of README.md's "## Runners" section (its `lifecycle()` block), as written."""
     text = README.read_text()
     section = text.split("\n## Runners\n", 1)[1].split("\n## ", 1)[0]
-    match = re.search(r"^```python[^\n]*\n(.*?)^```", section, re.S | re.M)
-    assert match is not None, "no python block in README.md's Runners section"
-    return match.group(1)
+    blocks = re.findall(r"^```python[^\n]*\n(.*?)^```", section, re.S | re.M)
+    runners = [block for block in blocks if ".lifecycle(" in block]
+    assert len(runners) == 1, "expected one lifecycle() block in README.md's Runners section"
+    return runners[0]
 
 
 class Runner:
@@ -65,8 +67,7 @@ class Runner:
         self.snippet = snippet
         self.model = workdir / "out" / "model.bin"
         self.model.parent.mkdir(parents=True, exist_ok=True)
-        self.model.write_bytes(os.urandom(3 << 20))
-        self.sha256 = hashlib.sha256(self.model.read_bytes()).hexdigest()
+        self.model.write_bytes(os.urandom(3 << 20))  # the README's runner writes its own
         self.env = dict(os.environ)
         self.env.update(
             CHRONICLE_BASE_URL=fake.base_url,
@@ -92,6 +93,11 @@ class Runner:
         child = self.spawn(run_id)
         _, err = child.communicate(timeout=120)
         return child.returncode, err
+
+    @property
+    def sha256(self) -> str:
+        """Of the checkpoint file as the runner left it."""
+        return hashlib.sha256(self.model.read_bytes()).hexdigest()
 
     def journal_is_empty(self) -> bool:
         path = self.workdir / "cache" / "methodic" / "uploads.sqlite3"

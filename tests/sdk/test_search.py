@@ -25,12 +25,12 @@ RESPONSE = {
 
 def test_query(api: ScriptedAPI, chronicle: Chronicle) -> None:
     api.route("GET", "/search", json=RESPONSE)
-    out = chronicle.search.query("attention", types=["research_doc", "arxiv"], limit=5)
+    out = chronicle.search.query("attention", types=["research_report", "arxiv"], limit=5)
     assert isinstance(out, types.SearchResponse)
     assert out.total == 1 and out.results[0].asset_id == "a9"
     assert dict(api.last.url.params) == {
         "q": "attention",
-        "types": "research_doc,arxiv",
+        "types": "research_report,arxiv",
         "limit": "5",
     }
 

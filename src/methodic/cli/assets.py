@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from methodic.cli.context import Context
-from methodic.cli.listing import add_limit, limited, list_result
+from methodic.cli.listing import add_limit, add_order, limited, list_result
 from methodic.cli.output import Column, Result, fields, human_bytes, table
 from methodic.cli.progress import progress_bar
 
@@ -44,6 +44,7 @@ def register(commands: argparse._SubParsersAction[Any], common: argparse.Argumen
     ls.add_argument("--experiment", metavar="ID")
     ls.add_argument("--kind", metavar="K")
     add_limit(ls)
+    add_order(ls)
     ls.set_defaults(handler=_list)
 
     show = group.add_parser("show", parents=[common], help="one asset and its components")
@@ -69,7 +70,7 @@ def _size(asset: Asset) -> int:
 
 def _list(ctx: Context, args: argparse.Namespace) -> Result:
     found = ctx.chronicle.assets.list(
-        run_id=args.run, experiment_id=args.experiment, kind=args.kind
+        run_id=args.run, experiment_id=args.experiment, kind=args.kind, order=args.order
     )
     items, more = limited(found, args.limit)
     return list_result(items, more, _COLUMNS, noun="assets", limit=args.limit)

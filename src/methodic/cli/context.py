@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from datetime import UTC, datetime
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -43,6 +44,17 @@ class Context:
         from methodic import Chronicle
 
         return Chronicle(self._base_url, self._api_key, user_agent=_user_agent())
+
+    def server_now(self) -> datetime:
+        """Now on Chronicle's clock, for every age and countdown a command prints.
+
+        Read from the ``Date`` header of the last response (so call it after the
+        request whose timestamps it measures): the server wrote those timestamps by
+        its clock, which need not agree with this machine's (a skewed laptop, a fake
+        whose clock was advanced). This machine's clock only if no ``Date`` came.
+        """
+        seconds = self.chronicle.transport.server_time()
+        return datetime.fromtimestamp(seconds, UTC) if seconds is not None else datetime.now(UTC)
 
     def close(self) -> None:
         """Close the client if one was built."""

@@ -6,7 +6,7 @@ import argparse
 from typing import TYPE_CHECKING, Any
 
 from methodic.cli.context import Context
-from methodic.cli.listing import add_limit, limited, list_result
+from methodic.cli.listing import add_limit, add_order, limited, list_result
 from methodic.cli.output import Column, Result, fields, table
 
 if TYPE_CHECKING:
@@ -34,6 +34,7 @@ def register(commands: argparse._SubParsersAction[Any], common: argparse.Argumen
     ls.add_argument("--state", choices=STATES)
     ls.add_argument("--tag", metavar="T")
     add_limit(ls)
+    add_order(ls)
     ls.set_defaults(handler=_list)
 
     show = group.add_parser(
@@ -90,7 +91,7 @@ def experiment_fields(exp: Experiment) -> list[tuple[str, Any]]:
 
 
 def _list(ctx: Context, args: argparse.Namespace) -> Result:
-    found = ctx.chronicle.experiments.list(state=args.state, tag=args.tag)
+    found = ctx.chronicle.experiments.list(state=args.state, tag=args.tag, order=args.order)
     items, more = limited(found, args.limit)
     return list_result(items, more, _COLUMNS, noun="experiments", limit=args.limit)
 

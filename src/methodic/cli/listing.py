@@ -1,4 +1,5 @@
-"""What list commands share: ``--limit``, reading a capped number of items, the result shape."""
+"""What list commands share: ``--limit``, ``--order``, reading a capped number of items,
+the result shape."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any, TypeVar
 
 from methodic.cli.output import Column, Result, table
 
-__all__ = ["DEFAULT_LIMIT", "add_limit", "limited", "list_result"]
+__all__ = ["DEFAULT_LIMIT", "add_limit", "add_order", "limited", "list_result"]
 
 T = TypeVar("T")
 
@@ -24,6 +25,16 @@ def add_limit(parser: argparse.ArgumentParser) -> None:
         type=_non_negative,
         default=DEFAULT_LIMIT,
         help=f"show at most N (default {DEFAULT_LIMIT}; 0 for all)",
+    )
+
+
+def add_order(parser: argparse.ArgumentParser) -> None:
+    """``--order desc|asc`` for list commands: newest first unless asked, as people expect."""
+    parser.add_argument(
+        "--order",
+        choices=("desc", "asc"),
+        default="desc",
+        help="desc: newest first (default); asc: oldest first",
     )
 
 

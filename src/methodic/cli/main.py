@@ -71,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Browse and steer Chronicle experiments; recover local uploads.",
         parents=[common],
         epilog="Exit status: 0 ok, 1 Chronicle or client error, 2 usage error, "
-        "130 interrupted. See docs/cli.md.",
+        "130 interrupted. `methodic COMMAND --help` shows a command's options.",
     )
     from methodic import __version__
 
@@ -126,7 +126,7 @@ def _run(argv: Sequence[str] | None) -> int:
         from methodic import ChronicleError
 
         if isinstance(exc, ChronicleError):
-            return _report(ctx, error_kind(exc), _message(exc), exc, EXIT_ERROR)
+            return _report(ctx, error_kind(exc), _message(exc) + _hint(ctx, exc), exc, EXIT_ERROR)
         hint = "" if ctx.debug else " (run with --debug for the traceback)"
         return _report(ctx, "internal error", f"{type(exc).__name__}: {exc}{hint}", exc, 1)
     finally:
@@ -166,6 +166,22 @@ def _message(exc: BaseException) -> str:
     message = getattr(exc, "message", None)
     text = message if isinstance(message, str) and message else str(exc)
     return " ".join(text.split())  # one line, whatever the server sent
+
+
+def _hint(ctx: Context, exc: BaseException) -> str:
+    """What a bare error cannot say by itself; "" when it says enough."""
+    from methodic import NotFoundError
+
+    # Chronicle names the missing resource in a 404 ("run … not found"); a bare
+    # "Not Found" is an unknown route: the URL, not the id, is wrong.
+    if isinstance(exc, NotFoundError) and exc.message == "Not Found":
+        client = ctx.__dict__.get("chronicle")
+        where = f" at {client.base_url}" if client is not None else ""
+        return (
+            f" (no such route{where}: is the base URL right? --base-url or "
+            "CHRONICLE_BASE_URL names the server's root, without a path such as /api)"
+        )
+    return ""
 
 
 def _report(ctx: Context, kind: str, message: str, exc: BaseException, code: int) -> int:

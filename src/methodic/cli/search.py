@@ -1,4 +1,9 @@
-"""``methodic search QUERY``: ranked hits with snippets (503 when search is not configured)."""
+"""``methodic search QUERY``: ranked hits with snippets (503 when search is not configured).
+
+Chronicle indexes ready assets of two kinds, ``research_report`` and ``arxiv``; a hit's
+type is its asset's kind. An empty answer says so, since "no hits" alone cannot tell
+a query that matched nothing from documents that were never indexed.
+"""
 
 from __future__ import annotations
 
@@ -13,12 +18,19 @@ if TYPE_CHECKING:
 
 __all__ = ["register"]
 
-TYPES = ("research_doc", "arxiv")
+TYPES = ("research_report", "arxiv")
+INDEXED = (
+    "search indexes ready research_report assets (by title and text) and ready arxiv "
+    "assets (by title and metadata.abstract); nothing else"
+)
 
 
 def register(commands: argparse._SubParsersAction[Any], common: argparse.ArgumentParser) -> None:
     search = commands.add_parser(
-        "search", parents=[common], help="full-text search over research docs and arxiv"
+        "search",
+        parents=[common],
+        help="full-text search over ready research_report and arxiv assets",
+        description=f"Full-text search; {INDEXED}.",
     )
     search.add_argument("query", metavar="QUERY")
     search.add_argument(
@@ -26,7 +38,7 @@ def register(commands: argparse._SubParsersAction[Any], common: argparse.Argumen
         choices=TYPES,
         action="append",
         dest="types",
-        help="narrow to this type (repeatable)",
+        help="narrow to this type: the kind of the asset a hit comes from (repeatable)",
     )
     search.add_argument("--limit", metavar="N", type=int, help="at most N hits")
     search.set_defaults(handler=_search)
@@ -39,7 +51,7 @@ def _search(ctx: Context, args: argparse.Namespace) -> Result:
 
 def _render(found: SearchResponse, width: int) -> str:
     if not found.results:
-        return f"no hits for {found.query!r}"
+        return f"no hits for {found.query!r}: {INDEXED}"
     lines = [f"{found.total} hit(s) for {found.query!r}"]
     for rank, hit in enumerate(found.results, 1):
         lines.append("")

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from methodic.cli.context import CommandError, Context
+from methodic.cli.listing import add_order
 from methodic.cli.output import Column, Result, human_bytes, table
 from methodic.cli.progress import progress_bar
 
@@ -39,13 +40,16 @@ _COLUMNS = (
     Column("total", lambda u: human_bytes(u.total_bytes), optional=True),
     Column("asset id", lambda u: u.asset_id, optional=True),
     Column("claim pid", lambda u: u.claim_pid, optional=True),
-    Column("registered", lambda u: _when(u.created_at), optional=True),
+    Column("registered", lambda u: rfc3339(u.created_at), optional=True),
 )
 
+# Free text gives way, ids never shrink: the asset id has a column of its own (shown
+# whole, or left out on a narrow terminal), not a place inside the detail text.
 _OUTCOME_COLUMNS = (
     Column("key", lambda o: o["key"]),
     Column("outcome", lambda o: o["outcome"]),
     Column("detail", lambda o: o["detail"], flex=True, min_width=16),
+    Column("asset id", lambda o: o["asset_id"], optional=True),
 )
 
 
@@ -65,6 +69,7 @@ def register(commands: argparse._SubParsersAction[Any], common: argparse.Argumen
     ls = group.add_parser(
         "list", parents=[common, tracker], help="unfinished uploads in the journal"
     )
+    add_order(ls)
     ls.set_defaults(handler=_list)
 
     resume = group.add_parser(
@@ -88,9 +93,16 @@ def register(commands: argparse._SubParsersAction[Any], common: argparse.Argumen
 
 
 def upload_dict(upload: TrackedUpload) -> dict[str, Any]:
-    """A journal entry as JSON (the claim token, a lock secret, is left out)."""
+    """A journal entry as JSON (the claim token, a lock secret, is left out).
+
+    Timestamps are RFC 3339 UTC like every other one the command prints; the
+    journal's Unix seconds stay inside the journal.
+    """
     data = dataclasses.asdict(upload)
     data.pop("claim_token", None)
+    data["created_at"] = rfc3339(upload.created_at)
+    if upload.claim_expires is not None:
+        data["claim_expires"] = rfc3339(upload.claim_expires)
     data["total_bytes"] = upload.total_bytes
     data["pending_bytes"] = upload.pending_bytes
     return data
@@ -118,6 +130,7 @@ def _journal(path: Path | None) -> Iterator[UploadTracker | None]:
 def _list(ctx: Context, args: argparse.Namespace) -> Result:
     with _journal(args.tracker) as tracker:
         uploads = tracker.incomplete() if tracker is not None else []
+    uploads.sort(key=lambda u: u.created_at, reverse=args.order == "desc")
     return Result(
         {"items": [upload_dict(u) for u in uploads]},
         lambda width: table(uploads, _COLUMNS, width, empty="no unfinished uploads"),
@@ -149,11 +162,7 @@ def _resume(ctx: Context, args: argparse.Namespace) -> Result:
                     pid = f" (pid {upload.claim_pid})" if upload.claim_pid else ""
                     outcomes.append(_outcome(upload, "skipped", f"a live process holds it{pid}"))
                 else:
-                    outcomes.append(
-                        _outcome(
-                            upload, "resumed", f"asset {asset.id} {asset.state}", asset.to_dict()
-                        )
-                    )
+                    outcomes.append(_outcome(upload, "resumed", asset.state, asset.to_dict()))
     result = Result(
         {"items": outcomes},
         lambda width: table(outcomes, _OUTCOME_COLUMNS, width, empty="no unfinished uploads"),
@@ -176,6 +185,7 @@ def _outcome(
         "kind": upload.kind,
         "name": upload.name,
         "run_id": upload.run_id,
+        "asset_id": asset["id"] if asset is not None else upload.asset_id,
         "outcome": outcome,
         "detail": detail,
         "asset": asset,
@@ -195,7 +205,6 @@ def _discard(ctx: Context, args: argparse.Namespace) -> Result:
     )
 
 
-def _when(created_at: float) -> str:
-    # The journal keeps Unix seconds; shown in the wire's RFC 3339 UTC form.
-    moment = datetime.fromtimestamp(created_at, tz=UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+def rfc3339(seconds: float) -> str:
+    """Unix seconds (the journal's) in the wire's RFC 3339 UTC form, microseconds kept."""
+    return datetime.fromtimestamp(seconds, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

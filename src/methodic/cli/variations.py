@@ -8,7 +8,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from methodic.cli.context import CommandError, Context
-from methodic.cli.listing import add_limit, limited, list_result
+from methodic.cli.listing import add_limit, add_order, limited, list_result
 from methodic.cli.output import Column, Result, fields
 
 if TYPE_CHECKING:
@@ -32,6 +32,7 @@ def register(commands: argparse._SubParsersAction[Any], common: argparse.Argumen
     ls = group.add_parser("list", parents=[common], help="an experiment's variations")
     ls.add_argument("experiment_id", metavar="EXP_ID")
     add_limit(ls)
+    add_order(ls)
     ls.set_defaults(handler=_list)
 
     show = group.add_parser("show", parents=[common], help="one variation and its config")
@@ -48,7 +49,8 @@ def register(commands: argparse._SubParsersAction[Any], common: argparse.Argumen
 
 
 def _list(ctx: Context, args: argparse.Namespace) -> Result:
-    items, more = limited(ctx.chronicle.variations.list(args.experiment_id), args.limit)
+    found = ctx.chronicle.variations.list(args.experiment_id, order=args.order)
+    items, more = limited(found, args.limit)
     return list_result(items, more, VARIATION_COLUMNS, noun="variations", limit=args.limit)
 
 

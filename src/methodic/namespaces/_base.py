@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from methodic.transport import Transport
 from methodic.types import Model, Page, _paged
 
-__all__ = ["Namespace"]
+__all__ = ["Namespace", "Order"]
 
 _M = TypeVar("_M", bound=Model)
+
+Order = Literal["desc", "asc"]
+"""A list's order: ``"desc"`` newest first (Chronicle's default), ``"asc"`` oldest first."""
 
 
 class Namespace:

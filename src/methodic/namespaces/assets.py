@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 from methodic.errors import ResponseValidationError
-from methodic.namespaces._base import Namespace
+from methodic.namespaces._base import Namespace, Order
 from methodic.types import Asset, ComponentSpec, Page, PresignedAsset
 
 __all__ = ["Assets"]
@@ -104,12 +104,20 @@ class Assets(Namespace):
         kind: str | None = None,
         limit: int | None = None,
         cursor: str | None = None,
+        order: Order | None = None,
     ) -> Page[Asset]:
-        """Assets, optionally filtered: iterate for all of them across pages.
+        """Assets, optionally filtered, newest first: iterate for all of them across pages.
 
-        ``limit`` is the page size; ``cursor`` starts from a page's ``next_cursor``.
+        ``limit`` is the page size; ``cursor`` starts from a page's ``next_cursor``;
+        ``order="asc"`` walks oldest first (default: the server's, newest first).
         """
-        params = {"run_id": run_id, "experiment_id": experiment_id, "kind": kind, "limit": limit}
+        params = {
+            "run_id": run_id,
+            "experiment_id": experiment_id,
+            "kind": kind,
+            "limit": limit,
+            "order": order,
+        }
         return self._list("/assets", params, Asset, cursor)
 
     def upload_urls(self, asset_id: str) -> dict[str, str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Literal
 
-from methodic.namespaces._base import Namespace
+from methodic.namespaces._base import Namespace, Order
 from methodic.types import Experiment, ExperimentDetail, LineageResponse, Page
 
 __all__ = ["Experiments"]
@@ -55,14 +55,22 @@ class Experiments(Namespace):
         parent_id: str | None = None,
         limit: int | None = None,
         cursor: str | None = None,
+        order: Order | None = None,
     ) -> Page[Experiment]:
-        """Experiments, optionally filtered: iterate for all of them across pages.
+        """Experiments, optionally filtered, newest first: iterate for all of them.
 
-        ``limit`` is the page size; ``cursor`` starts from a page's ``next_cursor``.
+        ``limit`` is the page size; ``cursor`` starts from a page's ``next_cursor``;
+        ``order="asc"`` walks oldest first (default: the server's, newest first).
 
             drafts = [exp.id for exp in chronicle.experiments.list(state="draft")]
         """
-        params = {"state": state, "tag": tag, "parent_id": parent_id, "limit": limit}
+        params = {
+            "state": state,
+            "tag": tag,
+            "parent_id": parent_id,
+            "limit": limit,
+            "order": order,
+        }
         return self._list("/experiments", params, Experiment, cursor)
 
     def update(

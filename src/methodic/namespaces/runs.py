@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from methodic.namespaces._base import Namespace
+from methodic.namespaces._base import Namespace, Order
 from methodic.types import Asset, Page, Run, VariationConfig
 
 __all__ = ["Runs"]
@@ -45,10 +45,12 @@ class Runs(Namespace):
         state: str | None = None,
         limit: int | None = None,
         cursor: str | None = None,
+        order: Order | None = None,
     ) -> Page[Run]:
-        """Runs, optionally filtered: iterate for all of them across pages.
+        """Runs, optionally filtered, newest first: iterate for all of them across pages.
 
-        ``limit`` is the page size; ``cursor`` starts from a page's ``next_cursor``.
+        ``limit`` is the page size; ``cursor`` starts from a page's ``next_cursor``;
+        ``order="asc"`` walks oldest first (default: the server's, newest first).
 
             for run in chronicle.runs.list(variation_id=variation_id, state="failed"):
                 print(run.id, run.failure_reason)
@@ -58,6 +60,7 @@ class Runs(Namespace):
             "experiment_id": experiment_id,
             "state": state,
             "limit": limit,
+            "order": order,
         }
         return self._list("/runs", params, Run, cursor)
 

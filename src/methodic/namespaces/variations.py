@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from methodic.namespaces._base import Namespace
+from methodic.namespaces._base import Namespace, Order
 from methodic.types import Page, Variation
 
 __all__ = ["Variations"]
@@ -71,11 +71,17 @@ class Variations(Namespace):
         return Variation.from_dict(data)
 
     def list(
-        self, experiment_id: str, *, limit: int | None = None, cursor: str | None = None
+        self,
+        experiment_id: str,
+        *,
+        limit: int | None = None,
+        cursor: str | None = None,
+        order: Order | None = None,
     ) -> Page[Variation]:
-        """An experiment's variations: iterate for all of them across pages.
+        """An experiment's variations, newest first: iterate for all of them across pages.
 
-        ``limit`` is the page size; ``cursor`` starts from a page's ``next_cursor``.
+        ``limit`` is the page size; ``cursor`` starts from a page's ``next_cursor``;
+        ``order="asc"`` walks oldest first (default: the server's, newest first).
         """
         path = self._transport.path("experiments", experiment_id, "variations")
-        return self._list(path, {"limit": limit}, Variation, cursor)
+        return self._list(path, {"limit": limit, "order": order}, Variation, cursor)

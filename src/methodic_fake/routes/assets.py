@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 
 from methodic_fake import wire_models as wire
 from methodic_fake.deps import BackendDep, IdempotencyKey, PrincipalDep, base_url
-from methodic_fake.pagination import MAX_LIMIT
+from methodic_fake.pagination import DEFAULT_ORDER, MAX_LIMIT, Order
 from methodic_fake.schemas import AssetCreate
 
 router = APIRouter(tags=["assets"])
@@ -69,9 +69,15 @@ async def list_assets(
     kind: str | None = None,
     limit: Annotated[int | None, Query(ge=1, le=MAX_LIMIT)] = None,
     cursor: str | None = None,
+    order: Order = DEFAULT_ORDER,
 ) -> dict[str, Any]:
     return backend.assets.list(
-        run_id=run_id, experiment_id=experiment_id, kind=kind, limit=limit, cursor=cursor
+        run_id=run_id,
+        experiment_id=experiment_id,
+        kind=kind,
+        limit=limit,
+        cursor=cursor,
+        order=order,
     )
 
 

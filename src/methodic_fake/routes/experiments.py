@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 
 from methodic_fake import wire_models as wire
 from methodic_fake.deps import BackendDep, IdempotencyKey, PrincipalDep
-from methodic_fake.pagination import MAX_LIMIT
+from methodic_fake.pagination import DEFAULT_ORDER, MAX_LIMIT, Order
 from methodic_fake.schemas import ConcludeBody, ExperimentCreate, ExperimentUpdate, RetractBody
 
 router = APIRouter(tags=["experiments"])
@@ -51,9 +51,10 @@ async def list_experiments(
     parent_id: str | None = None,
     limit: Limit = None,
     cursor: str | None = None,
+    order: Order = DEFAULT_ORDER,
 ) -> dict[str, Any]:
     return backend.experiments.list(
-        state=state, tag=tag, parent_id=parent_id, limit=limit, cursor=cursor
+        state=state, tag=tag, parent_id=parent_id, limit=limit, cursor=cursor, order=order
     )
 
 

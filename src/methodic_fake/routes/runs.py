@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 
 from methodic_fake import wire_models as wire
 from methodic_fake.deps import BackendDep, IdempotencyKey, PrincipalDep
-from methodic_fake.pagination import MAX_LIMIT
+from methodic_fake.pagination import DEFAULT_ORDER, MAX_LIMIT, Order
 from methodic_fake.schemas import Heartbeat, RunCreate, RunFail, RunStart
 
 router = APIRouter(tags=["runs"])
@@ -52,6 +52,7 @@ async def list_runs(
     state: RunState | None = None,
     limit: Annotated[int | None, Query(ge=1, le=MAX_LIMIT)] = None,
     cursor: str | None = None,
+    order: Order = DEFAULT_ORDER,
 ) -> dict[str, Any]:
     return backend.runs.list(
         variation_id=variation_id,
@@ -59,6 +60,7 @@ async def list_runs(
         state=state,
         limit=limit,
         cursor=cursor,
+        order=order,
     )
 
 

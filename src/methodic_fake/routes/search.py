@@ -29,11 +29,12 @@ async def search(
     types: Annotated[list[str] | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_SEARCH_LIMIT)] = DEFAULT_SEARCH_LIMIT,
 ) -> dict[str, Any]:
-    # `types` arrives comma-separated (`types=research_doc,arxiv`) or repeated.
+    # `types` arrives comma-separated (`types=research_report,arxiv`) or repeated.
     wanted = [t.strip() for value in types or [] for t in value.split(",") if t.strip()]
     unknown = sorted(set(wanted) - set(SEARCH_TYPES))
     if unknown:
         raise BadRequest(
-            f"unknown search types {', '.join(unknown)}; use {', '.join(SEARCH_TYPES)}"
+            f"unknown search types {', '.join(unknown)}: search indexes ready assets of the "
+            f"kinds {', '.join(SEARCH_TYPES)}, and a hit's type is its asset's kind"
         )
     return backend.search(q, wanted or None, limit)

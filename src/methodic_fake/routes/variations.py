@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 
 from methodic_fake import wire_models as wire
 from methodic_fake.deps import BackendDep, PrincipalDep
-from methodic_fake.pagination import MAX_LIMIT
+from methodic_fake.pagination import DEFAULT_ORDER, MAX_LIMIT, Order
 from methodic_fake.schemas import VariationCreate
 
 router = APIRouter(tags=["variations"])
@@ -41,8 +41,9 @@ async def list_variations(
     principal: PrincipalDep,
     limit: Annotated[int | None, Query(ge=1, le=MAX_LIMIT)] = None,
     cursor: str | None = None,
+    order: Order = DEFAULT_ORDER,
 ) -> dict[str, Any]:
-    return backend.variations.list(experiment_id, limit=limit, cursor=cursor)
+    return backend.variations.list(experiment_id, limit=limit, cursor=cursor, order=order)
 
 
 @router.get(

@@ -147,13 +147,14 @@ class Dashboard:
             names = {v.id: v.name for v in reg.variations.values()}
             runs = _newest([r for r in reg.runs.values() if r.experiment_id == experiment_id])
             assets = _newest([a for a in reg.assets.values() if a.experiment_id == experiment_id])
+            # Newest first, like every other table here and every list of the API.
             detail["variations"] = [
                 {
                     **v,
                     "config_text": pretty(v["config_json"]),
                     "config_line": compact(v["config_json"]),
                 }
-                for v in detail["variations"]
+                for v in reversed(detail["variations"])
             ]
             return {
                 "experiment": detail,

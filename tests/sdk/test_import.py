@@ -8,6 +8,8 @@ import sys
 import methodic
 
 HEAVY = ["fastapi", "uvicorn", "starlette", "pydantic", "yaml", "sqlite3", "concurrent.futures"]
+HEAVY += ["pandas", "numpy", "IPython"]  # to_pandas() and notebooks bring their own
+DISPLAY = ["methodic._display", "methodic._frames", "methodic._lineage_svg"]
 
 
 def test_import_loads_no_heavy_modules() -> None:
@@ -16,6 +18,22 @@ def test_import_loads_no_heavy_modules() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout.strip()
     assert out == ""
+
+
+def test_display_code_loads_on_first_display_and_never_pulls_in_pandas() -> None:
+    code = (
+        "import sys, methodic\n"
+        f"print(','.join(m for m in {DISPLAY!r} if m in sys.modules))\n"
+        "from methodic import types\n"
+        "page = types.Page.from_dict({'items': [], 'next_cursor': None}, types.Run)\n"
+        "lineage = types.LineageResponse('e1', [types.LineageNode('e1', 't', 'draft', 'root', 0)], [])\n"
+        "repr(page), page._repr_html_(), lineage._repr_html_()\n"
+        f"print(','.join(m for m in {DISPLAY + HEAVY!r} if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    assert out == ["", ",".join(DISPLAY[:1] + DISPLAY[2:])]
 
 
 def test_constructing_a_client_loads_no_heavy_modules() -> None:

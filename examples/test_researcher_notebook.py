@@ -37,7 +37,9 @@ def _outputs(cell: Any) -> str:
 
 
 def _cell(notebook: Any, starts_with: str) -> Any:
-    [cell] = [c for c in notebook.cells if c.cell_type == "code" and c.source.startswith(starts_with)]
+    [cell] = [
+        c for c in notebook.cells if c.cell_type == "code" and c.source.startswith(starts_with)
+    ]
     return cell
 
 
@@ -76,7 +78,7 @@ def test_the_notebook_runs_against_the_fake(
     client.execute()  # raises CellExecutionError, with the cell and traceback, on failure
 
     assert "not fetched yet" in _outputs(_cell(notebook, "handle = Experiment("))
-    cached = _outputs(_cell(notebook, "handle.state"))
+    cached = _outputs(_cell(notebook, "state = handle.state"))
     assert "cached: the last response" in cached and "warmup sweep" in cached
     page = _outputs(_cell(notebook, "chronicle.experiments.list("))
     assert "Page of 2 Experiments; more on the server" in page

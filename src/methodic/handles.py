@@ -182,8 +182,10 @@ class Field(Generic[_T]):
 class Experiment(Handle[types.Experiment]):
     """An experiment handle. ``Experiment(chronicle, "id")`` sends no request.
 
-    exp = Experiment.create(chronicle, "lr sweep")
-    exp.commit().variations.create(config={"lr": 0.1})
+    Create one, or wrap an id you hold; every mutation returns the handle:
+
+        exp = Experiment.create(chronicle, "lr sweep")
+        exp.commit().variations.create(config={"lr": 0.1})
     """
 
     _model = types.Experiment
@@ -651,7 +653,9 @@ class Run(Handle[types.Run]):
     ) -> types.Asset:
         """Attach a small payload (at most 1 MiB) in one call; it is ready at once.
 
-        run.upload_inline("environment", "pip-freeze", freeze, content_type="text/plain")
+        For example:
+
+            run.upload_inline("environment", "pip-freeze", freeze, content_type="text/plain")
         """
         self._raise_if_stopped()
         return self._chronicle.assets.create_inline(

@@ -13,7 +13,9 @@ __all__ = ["Search"]
 class Search(Namespace):
     """Search. A server without search configured answers 503 (``ServerError``).
 
-    hits = chronicle.search.query("learning rate warmup", types=["arxiv"])
+    For example:
+
+        hits = chronicle.search.query("learning rate warmup", types=["arxiv"])
     """
 
     def query(

@@ -25,6 +25,8 @@ from collections.abc import Iterable, Mapping
 from html import escape
 from typing import Any
 
+from methodic._lineage_svg import STATE_COLOURS  # the dashboard's, as in the lineage picture
+
 __all__ = [
     "handle_html",
     "handle_repr",
@@ -52,17 +54,6 @@ COLUMNS["ExperimentDetail"] = COLUMNS["Experiment"]
 
 CELL_CHARS = 80  # a table cell's text is cut here (the full text is its tooltip)
 REPR_ITEMS = 3  # a page's repr shows this many items
-STATE_COLOURS = {
-    "draft": "#9a6700",
-    "pending": "#9a6700",
-    "committed": "#0969da",
-    "running": "#0969da",
-    "concluded": "#1a7f37",
-    "succeeded": "#1a7f37",
-    "ready": "#1a7f37",
-    "failed": "#cf222e",
-    "retracted": "#6e7781",
-}
 _TABLE = 'style="border-collapse:collapse;margin:4px 0;font-size:13px;text-align:left"'
 _CELL = (
     'style="padding:3px 10px;border-bottom:1px solid #d0d7de;vertical-align:top;text-align:left"'

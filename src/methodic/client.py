@@ -176,8 +176,8 @@ class Chronicle:
         and ``Idempotency-Key`` (pass ``idempotency_key=`` to each create).
 
         A timeout that is not a positive number of seconds (or an ``httpx2.Timeout``)
-        raises ``ValueError``. Closing the derived client only stops it; the pool stays open until this one
-        is closed, which stops the derived clients too.
+        raises ``ValueError``. Closing the derived client only stops it; the pool stays
+        open until this one is closed, which stops the derived clients too.
         """
         checked = _checked_headers(headers)
         derived = object.__new__(type(self))

@@ -10,9 +10,10 @@ server treats as arbitrary JSON stay ``dict[str, Any]``.
     exp.to_dict()["state"]  # "draft"
 
 In a notebook every model and every ``Page`` renders as a table (``_repr_html_``), a
-``LineageResponse`` as the dashboard's SVG picture; ``repr()`` leaves unset fields out.
-``Page.to_pandas()`` and ``SearchResponse.to_pandas()`` build DataFrames (the
-``methodic[pandas]`` extra). None of that sends a request.
+``LineageResponse`` as the dashboard's SVG picture, and ``repr()`` leaves unset fields
+out: display never sends a request. ``Page.to_pandas()`` (which fetches the following
+pages it needs) and ``SearchResponse.to_pandas()`` build DataFrames (the
+``methodic[pandas]`` extra).
 """
 
 from __future__ import annotations

@@ -30,7 +30,9 @@ _KEY_TYPE = re.compile(r"(sk_[a-z]{1,16}_)")
 # Headers `with_options` refuses, and why. Credentials set as plain headers would slip
 # past everything that keeps the API key secret (reprs, logs, the storage-URL guard);
 # the others are the transport's to set, or would silently change every call's meaning.
-_CREDENTIAL_HEADER = re.compile(
+# Patterns as strings: `re` compiles (and caches) them on the first with_options() call,
+# so `import methodic` does not pay for compiling them.
+_CREDENTIAL_HEADER = (
     r"authori[sz]ation|authenticat|cookie|token|api-?key|secret|passw|credential|(^|-)auth($|-)"
 )
 _REFUSED_HEADERS = {
@@ -45,7 +47,7 @@ _REFUSED_HEADERS = {
         "result: pass idempotency_key= to each create instead"
     ),
 }
-_TOKEN_CHARS = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_TOKEN_CHARS = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
 
 
 class Chronicle:
@@ -271,12 +273,12 @@ def _checked_headers(headers: Mapping[str, str] | None) -> dict[str, str]:
             raise TypeError(
                 f"header names and values must be str, got {name!r}: {type(value).__name__}"
             )
-        if not _TOKEN_CHARS.fullmatch(name):
+        if not re.fullmatch(_TOKEN_CHARS, name):
             raise ValueError(f"{name!r} is not a valid HTTP header name")
         lowered = name.lower()
         if lowered in _REFUSED_HEADERS:
             raise ValueError(f"with_options refuses the {name} header: {_REFUSED_HEADERS[lowered]}")
-        if _CREDENTIAL_HEADER.search(lowered):
+        if re.search(_CREDENTIAL_HEADER, lowered):
             # The value is not echoed: it may be the very secret being refused.
             raise ValueError(
                 f"with_options refuses the {name} header: it could carry a credential, which "

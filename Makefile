@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
 DEMO_STAMP := $(VENV)/.installed-demo
 
-.PHONY: demo test lint typecheck pytest test-pythons fuzz bench cassettes dist-check workflows-check clean
+.PHONY: demo test lint typecheck pytest test-pythons fuzz bench cassettes dist-check workflows-check docs docs-build clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -92,5 +92,15 @@ else
 	@echo "                 check-jsonschema and zizmor above still ran."
 endif
 
+# The reference site (mkdocs.yml): `make docs` serves it with live reload at
+# http://127.0.0.1:8000; `make docs-build` writes site/ with --strict, as the Pages
+# workflow does. `make test` builds it too (tests/reference/).
+DOCS_ENV := NO_MKDOCS_2_WARNING=1
+docs: $(STAMP)
+	$(DOCS_ENV) $(BIN)/mkdocs serve --strict
+
+docs-build: $(STAMP)
+	$(DOCS_ENV) $(BIN)/mkdocs build --strict --site-dir site
+
 clean:
-	rm -rf $(VENV) .venv-3.* dist build .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .venv-3.* dist build site .mypy_cache .ruff_cache .pytest_cache

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import threading
+from collections.abc import Mapping
 from functools import cached_property
 from types import TracebackType
 from typing import TYPE_CHECKING, TypeVar
@@ -25,6 +26,28 @@ __all__ = ["Chronicle"]
 
 # sk_<type>_<id><secret>: the type is the only part safe to show.
 _KEY_TYPE = re.compile(r"(sk_[a-z]{1,16}_)")
+
+# Headers `with_options` refuses, and why. Credentials set as plain headers would slip
+# past everything that keeps the API key secret (reprs, logs, the storage-URL guard);
+# the others are the transport's to set, or would silently change every call's meaning.
+# Patterns as strings: `re` compiles (and caches) them on the first with_options() call,
+# so `import methodic` does not pay for compiling them.
+_CREDENTIAL_HEADER = (
+    r"authori[sz]ation|authenticat|cookie|token|api-?key|secret|passw|credential|(^|-)auth($|-)"
+)
+_REFUSED_HEADERS = {
+    "host": "the transport sets it from base_url",
+    "content-length": "httpx2 sets it from the body",
+    "transfer-encoding": "httpx2 sets it from the body",
+    "content-type": "each call sets it for its body",
+    "content-encoding": "each call sets it for its body",
+    "connection": "the connection pool manages it",
+    "idempotency-key": (
+        "one key on every call would make different creates return the first one's "
+        "result: pass idempotency_key= to each create instead"
+    ),
+}
+_TOKEN_CHARS = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
 
 
 class Chronicle:
@@ -70,6 +93,10 @@ class Chronicle:
         self._uploads: UploadManager | None = None
         self._uploads_lock = threading.Lock()
         self._closed = False
+        # Set on clients made by with_options(): the client they were derived from
+        # (the one that owns the connection pool and the uploads), and what they change.
+        self._root: Chronicle | None = None
+        self._options: dict[str, object] = {}
 
     @property
     def base_url(self) -> str:
@@ -124,12 +151,67 @@ class Chronicle:
                 existing = self._namespaces[cls] = cls(self.transport)
             return existing  # type: ignore[return-value]
 
+    def with_options(
+        self,
+        *,
+        timeout: float | httpx2.Timeout | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Chronicle:
+        """A client for some calls: same connection pool, another timeout or more headers.
+
+        The returned ``Chronicle`` shares this one's ``httpx2.Client`` (no new
+        connections, no new SSL context) and its uploads; its own calls use
+        ``timeout`` instead of this client's and send ``headers`` on top of the usual
+        ones (Chronicle calls only, never presigned storage URLs). Options stack:
+        ``c.with_options(timeout=5).with_options(headers=h)`` has both. ``None``
+        keeps what this client has.
+
+            slow = chronicle.with_options(timeout=120)
+            lineage = slow.experiments.lineage(exp_id, depth=50)
+            traced = chronicle.with_options(headers={"X-Request-Source": "nightly-report"})
+
+        Headers that could carry a credential (``Authorization``, ``Cookie``,
+        ``Proxy-Authorization``, ``X-Api-Key``, anything naming a token, secret or
+        password) are refused with ``ValueError``: the API key goes in ``api_key``,
+        where methodic keeps it out of reprs, logs and storage requests. So are headers
+        the transport sets itself (``Host``, ``Content-Type``, ``Content-Length``, ...)
+        and ``Idempotency-Key`` (pass ``idempotency_key=`` to each create).
+
+        A timeout that is not a positive number of seconds (or an ``httpx2.Timeout``)
+        raises ``ValueError``. Closing the derived client only stops it; the pool stays
+        open until this one is closed, which stops the derived clients too.
+        """
+        checked = _checked_headers(headers)
+        derived = object.__new__(type(self))
+        derived.transport = self.transport.with_options(timeout=timeout, headers=checked)
+        derived._key_hint = self._key_hint
+        derived._namespaces = {}
+        derived._namespace_lock = threading.Lock()
+        derived._uploads = None
+        derived._uploads_lock = threading.Lock()
+        derived._closed = False
+        derived._root = self._root or self
+        options = dict(self._options)
+        if timeout is not None:
+            options["timeout"] = timeout
+        if checked:
+            before = options.get("headers")
+            names = [*before] if isinstance(before, list) else []
+            options["headers"] = [*names, *(n for n in checked if n not in names)]
+        derived._options = options
+        return derived
+
     @property
     def uploads(self) -> UploadManager:
         """The owner of this client's uploads: worker threads, uploads in flight, journal.
 
-        ``Run``'s upload methods delegate to it; created on first use.
+        ``Run``'s upload methods delegate to it; created on first use. A client made
+        by ``with_options`` hands out the uploads of the client it came from.
         """
+        if self._root is not None:
+            if self._closed:
+                raise ChronicleError("this Chronicle client is closed")
+            return self._root.uploads
         with self._uploads_lock:
             if self._closed:
                 raise ChronicleError("this Chronicle client is closed")
@@ -150,6 +232,10 @@ class Chronicle:
         self._close(wait=True)
 
     def _close(self, *, wait: bool) -> None:
+        if self._root is not None:  # a with_options() client: the pool and uploads aren't its
+            self._closed = True
+            self.transport.close()
+            return
         with self._uploads_lock:
             uploads, self._uploads = self._uploads, None
             self._closed = True
@@ -169,7 +255,41 @@ class Chronicle:
         self._close(wait=exc is None or isinstance(exc, Exception))
 
     def __repr__(self) -> str:
-        return f"<Chronicle base_url={_safe_base(self.base_url)!r} api_key={self._key_hint}>"
+        options = "".join(f" {name}={value!r}" for name, value in self._options.items())
+        return (
+            f"<Chronicle base_url={_safe_base(self.base_url)!r} api_key={self._key_hint}{options}>"
+        )
+
+
+def _checked_headers(headers: Mapping[str, str] | None) -> dict[str, str]:
+    """``headers`` as a dict, or ``ValueError``/``TypeError`` naming the first bad one."""
+    if headers is None:
+        return {}
+    if not isinstance(headers, Mapping):
+        raise TypeError(f"headers must be a mapping of str to str, not {type(headers).__name__}")
+    checked: dict[str, str] = {}
+    for name, value in headers.items():
+        if not isinstance(name, str) or not isinstance(value, str):
+            raise TypeError(
+                f"header names and values must be str, got {name!r}: {type(value).__name__}"
+            )
+        if not re.fullmatch(_TOKEN_CHARS, name):
+            raise ValueError(f"{name!r} is not a valid HTTP header name")
+        lowered = name.lower()
+        if lowered in _REFUSED_HEADERS:
+            raise ValueError(f"with_options refuses the {name} header: {_REFUSED_HEADERS[lowered]}")
+        if re.search(_CREDENTIAL_HEADER, lowered):
+            # The value is not echoed: it may be the very secret being refused.
+            raise ValueError(
+                f"with_options refuses the {name} header: it could carry a credential, which "
+                "would bypass methodic's redaction; pass the API key as api_key instead"
+            )
+        if any(ch in value for ch in "\r\n\0"):
+            raise ValueError(f"the {name} header's value contains a line break or NUL")
+        if lowered in {k.lower() for k in checked}:
+            raise ValueError(f"the {name} header is given twice (header names ignore case)")
+        checked[name] = value
+    return checked
 
 
 def _key_hint(api_key: str) -> str:

@@ -127,18 +127,30 @@ class Handle(Generic[_D]):
             self._generation += 1
             self._cache = None
 
+    def _peek(self) -> _D | None:
+        """The cached data, or None: never fetches (what display shows)."""
+        return self._cache
+
     def _repr_fields(self) -> tuple[str, ...]:
         return ("state",)
 
+    # Display shows only what is cached, and says when nothing is: a repr or a
+    # notebook cell must never send a request (methodic._display).
+
     def __repr__(self) -> str:
-        # Only what is cached: a repr must never send a request.
-        cached = self._cache
-        shown = "".join(
-            f" {name}={getattr(cached, name)!r}"
-            for name in self._repr_fields()
-            if cached is not None and hasattr(cached, name)
-        )
-        return f"<{type(self).__name__} id={self._id!r}{shown}>"
+        from methodic._display import handle_repr
+
+        return handle_repr(self, self._repr_fields())
+
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        from methodic._display import pretty_handle
+
+        pretty_handle(self, p, cycle)
+
+    def _repr_html_(self) -> str:
+        from methodic._display import handle_html
+
+        return handle_html(self)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Handle) and type(other) is type(self) and other._id == self._id
@@ -171,8 +183,10 @@ class Field(Generic[_T]):
 class Experiment(Handle[types.Experiment]):
     """An experiment handle. ``Experiment(chronicle, "id")`` sends no request.
 
-    exp = Experiment.create(chronicle, "lr sweep")
-    exp.commit().variations.create(config={"lr": 0.1})
+    Create one, or wrap an id you hold; every mutation returns the handle:
+
+        exp = Experiment.create(chronicle, "lr sweep")
+        exp.commit().variations.create(config={"lr": 0.1})
     """
 
     _model = types.Experiment
@@ -270,8 +284,11 @@ class Experiment(Handle[types.Experiment]):
         direction: Literal["ancestors", "descendants", "both"] = "both",
         depth: int | None = None,
     ) -> types.LineageResponse:
-        """Walk parent/child links from this experiment."""
+        """Walk parent/child links from this experiment (in a notebook: its picture)."""
         return self._chronicle.experiments.lineage(self._id, direction=direction, depth=depth)
+
+    def _repr_fields(self) -> tuple[str, ...]:
+        return ("title", "state")
 
     def _fetch(self) -> types.Experiment:
         return self._chronicle.experiments.get(self._id)
@@ -315,10 +332,13 @@ class ExperimentVariations:
         """Variation handles, newest first: iterate for all of them (``limit``: page size)."""
         exp = self._experiment
         page = exp.chronicle.variations.list(exp.id, limit=limit, cursor=cursor, order=order)
-        return _mapped(page, lambda v: Variation(exp.chronicle, v))
+        return _mapped(page, lambda v: Variation(exp.chronicle, v), Variation)
 
     def __iter__(self) -> Iterator[Variation]:
         return iter(self.list())
+
+    def __repr__(self) -> str:
+        return f"<variations of Experiment {self._experiment.id!r}: iterate, or .list()>"
 
 
 class Variation(Handle[types.Variation]):
@@ -373,10 +393,13 @@ class VariationRuns:
         """Run handles, newest first: iterate for all of them (``limit``: page size)."""
         v = self._variation
         page = v.chronicle.runs.list(variation_id=v.id, limit=limit, cursor=cursor, order=order)
-        return _mapped(page, lambda r: Run(v.chronicle, r))
+        return _mapped(page, lambda r: Run(v.chronicle, r), Run)
 
     def __iter__(self) -> Iterator[Run]:
         return iter(self.list())
+
+    def __repr__(self) -> str:
+        return f"<runs of Variation {self._variation.id!r}: iterate, or .list()>"
 
 
 class Run(Handle[types.Run]):
@@ -637,7 +660,9 @@ class Run(Handle[types.Run]):
     ) -> types.Asset:
         """Attach a small payload (at most 1 MiB) in one call; it is ready at once.
 
-        run.upload_inline("environment", "pip-freeze", freeze, content_type="text/plain")
+        For example:
+
+            run.upload_inline("environment", "pip-freeze", freeze, content_type="text/plain")
         """
         self._raise_if_stopped()
         return self._chronicle.assets.create_inline(

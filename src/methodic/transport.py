@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping
@@ -319,6 +320,23 @@ class Transport:
         if self._owns_client and client is not None:
             client.close()
 
+    def with_options(
+        self,
+        *,
+        timeout: float | httpx2.Timeout | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Transport:
+        """A transport on this one's ``httpx2.Client`` (the same connection pool) whose
+        Chronicle calls use ``timeout`` and carry ``headers`` on top of this one's.
+
+        ``headers`` must already be checked (``Chronicle.with_options`` refuses the
+        ones that could carry credentials); they never go to storage URLs. Closing the
+        derived transport closes nothing; once this one is closed, so is it.
+        ``timeout`` must be a positive number of seconds or an ``httpx2.Timeout``
+        (``ValueError``/``TypeError`` otherwise); ``None`` keeps this one's.
+        """
+        return _DerivedTransport(self, timeout, headers or {})
+
     def _storage_build(
         self,
         method: str,
@@ -354,6 +372,55 @@ class Transport:
                 response.status_code,
                 (time.perf_counter() - start) * 1000,
             )
+
+
+class _DerivedTransport(Transport):
+    """``Transport.with_options``: a copy of a transport's state that shares its client.
+
+    Built by copying the parent's attributes (so whatever the parent holds, the
+    derived one holds too), then overriding the client ownership, the timeout and the
+    Chronicle headers. ``_closed`` reads the root transport's flag as well as its own.
+    """
+
+    def __init__(
+        self, parent: Transport, timeout: float | httpx2.Timeout | None, headers: Mapping[str, str]
+    ) -> None:
+        new_timeout = None if timeout is None else _checked_timeout(timeout)
+        if parent._closed:
+            raise ChronicleError("this Chronicle client is closed")
+        client = parent.http_client  # created now if it was not yet: the pool is shared
+        state = {k: v for k, v in vars(parent).items() if k not in ("_closed", "_own_closed")}
+        vars(self).update(state)
+        self._root: Transport = getattr(parent, "_root", parent)
+        self._own_closed = False
+        self._client = client
+        self._owns_client = False
+        if new_timeout is not None:
+            self._timeout = new_timeout
+        merged = {
+            k: v
+            for k, v in parent._chronicle_headers.items()
+            if k.lower() not in {name.lower() for name in headers}
+        }
+        self._chronicle_headers = {**merged, **headers}
+
+    @property
+    def _closed(self) -> bool:
+        return self._own_closed or self._root._closed
+
+    @_closed.setter
+    def _closed(self, value: bool) -> None:
+        self._own_closed = value
+
+
+def _checked_timeout(timeout: float | httpx2.Timeout) -> httpx2.Timeout:
+    if isinstance(timeout, httpx2.Timeout):
+        return timeout
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float):
+        raise TypeError(f"timeout must be seconds or an httpx2.Timeout, not {timeout!r}")
+    if not (math.isfinite(timeout) and timeout > 0):
+        raise ValueError(f"timeout must be a positive number of seconds, not {timeout!r}")
+    return httpx2.Timeout(timeout)
 
 
 def _checked_key(api_key: str) -> str:

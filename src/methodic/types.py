@@ -8,6 +8,12 @@ server treats as arbitrary JSON stay ``dict[str, Any]``.
 
     exp = Experiment.from_dict({"id": "e1", "title": "t", "state": "draft", ...})
     exp.to_dict()["state"]  # "draft"
+
+In a notebook every model and every ``Page`` renders as a table (``_repr_html_``), a
+``LineageResponse`` as the dashboard's SVG picture, and ``repr()`` leaves unset fields
+out: display never sends a request. ``Page.to_pandas()`` (which fetches the following
+pages it needs) and ``SearchResponse.to_pandas()`` build DataFrames (the
+``methodic[pandas]`` extra).
 """
 
 from __future__ import annotations
@@ -16,9 +22,12 @@ import dataclasses
 import typing
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from methodic.errors import ChronicleError, ResponseValidationError
+
+if TYPE_CHECKING:
+    import pandas
 
 __all__ = [
     "Asset",
@@ -82,6 +91,23 @@ class Model:
         """The JSON-ready dict form (nested models become dicts)."""
         return dataclasses.asdict(self)  # type: ignore[call-overload,no-any-return]
 
+    # Display (methodic._display, imported on first use): never a request.
+
+    def __repr__(self) -> str:
+        from methodic._display import model_repr
+
+        return model_repr(self)
+
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        from methodic._display import pretty_model
+
+        pretty_model(self, p, cycle)
+
+    def _repr_html_(self) -> str:
+        from methodic._display import model_html
+
+        return model_html(self)
+
 
 def _build_spec(cls: type[Model]) -> tuple[_FieldSpec, ...]:
     hints = typing.get_type_hints(cls)
@@ -126,7 +152,7 @@ def _list_of(item: type[Model], owner: str, name: str) -> Callable[[Any], list[A
     return convert
 
 
-@dataclass
+@dataclass(repr=False)
 class Experiment(Model):
     """An experiment: ``draft -> committed -> concluded``, or ``-> retracted``."""
 
@@ -146,7 +172,7 @@ class Experiment(Model):
     retraction_reason: str | None = None
 
 
-@dataclass
+@dataclass(repr=False)
 class Variation(Model):
     """One configuration of an experiment; runs execute it."""
 
@@ -160,7 +186,7 @@ class Variation(Model):
     launch_config: dict[str, Any] | None = None
 
 
-@dataclass
+@dataclass(repr=False)
 class ExperimentDetail(Experiment):
     """``GET /experiments/{id}``: the experiment plus its variations and run counts."""
 
@@ -168,7 +194,7 @@ class ExperimentDetail(Experiment):
     run_counts: dict[str, int] = field(default_factory=dict)
 
 
-@dataclass
+@dataclass(repr=False)
 class VariationConfig(Model):
     """What a runner needs to start: ``GET /runs/{id}/config``."""
 
@@ -180,7 +206,7 @@ class VariationConfig(Model):
     launch_config: dict[str, Any] | None = None
 
 
-@dataclass
+@dataclass(repr=False)
 class Run(Model):
     """A run: ``pending -> running -> succeeded | failed``."""
 
@@ -199,7 +225,7 @@ class Run(Model):
     finished_at: str | None = None
 
 
-@dataclass
+@dataclass(repr=False)
 class ComponentSpec(Model):
     """A component to register when creating a presigned asset."""
 
@@ -209,7 +235,7 @@ class ComponentSpec(Model):
     content_type: str | None = None
 
 
-@dataclass
+@dataclass(repr=False)
 class AssetComponent(Model):
     """A component of an asset as the server reports it."""
 
@@ -220,7 +246,7 @@ class AssetComponent(Model):
     uploaded: bool = False
 
 
-@dataclass
+@dataclass(repr=False)
 class Asset(Model):
     """An asset: ``pending -> ready`` (immutable once ready)."""
 
@@ -236,7 +262,7 @@ class Asset(Model):
     finalized_at: str | None = None
 
 
-@dataclass
+@dataclass(repr=False)
 class PresignedAsset(Model):
     """``POST /assets`` with presign: the pending asset and one upload URL per component."""
 
@@ -245,7 +271,7 @@ class PresignedAsset(Model):
     upload_urls: dict[str, str] = field(repr=False)
 
 
-@dataclass
+@dataclass(repr=False)
 class LineageNode(Model):
     """An experiment in a lineage walk; ``relation`` is root, ancestor or descendant."""
 
@@ -256,7 +282,7 @@ class LineageNode(Model):
     depth: int
 
 
-@dataclass
+@dataclass(repr=False)
 class LineageEdge(Model):
     """A parent -> child link between two experiments."""
 
@@ -264,7 +290,7 @@ class LineageEdge(Model):
     child_id: str
 
 
-@dataclass
+@dataclass(repr=False)
 class LineageResponse(Model):
     """``GET /experiments/{id}/lineage``."""
 
@@ -272,8 +298,29 @@ class LineageResponse(Model):
     nodes: list[LineageNode]
     edges: list[LineageEdge]
 
+    def to_svg(self, *, link: str | None = None) -> str:
+        """The lineage as an SVG picture, exactly as the fake's dashboard draws it.
 
-@dataclass
+        Parents sit above their children, the current experiment (``root_id``) is
+        highlighted, every title is escaped. ``link`` makes each experiment a link:
+        ``"{id}"`` in it is replaced by the experiment's percent-encoded id.
+
+            svg = chronicle.experiments.lineage(exp_id).to_svg(
+                link="https://chronicle.example/experiments/{id}"
+            )
+            Path("lineage.svg").write_text(svg)
+        """
+        from methodic._lineage_svg import render
+
+        return render(self, link=link)
+
+    def _repr_html_(self) -> str:
+        from methodic._display import lineage_html
+
+        return lineage_html(self, self.to_svg())
+
+
+@dataclass(repr=False)
 class SearchResult(Model):
     """One search hit; ``type`` is its asset's kind: ``research_report`` or ``arxiv``."""
 
@@ -286,7 +333,7 @@ class SearchResult(Model):
     experiment_id: str | None = None
 
 
-@dataclass
+@dataclass(repr=False)
 class SearchResponse(Model):
     """``GET /search``."""
 
@@ -294,8 +341,20 @@ class SearchResponse(Model):
     total: int
     results: list[SearchResult]
 
+    def to_pandas(self) -> pandas.DataFrame:
+        """The results as a DataFrame, one row per hit, in the server's order.
 
-@dataclass
+        Needs pandas (``pip install 'methodic[pandas]'``; ``ImportError`` without it).
+
+            df = chronicle.search.query("warmup").to_pandas()
+            df[["title", "score"]]
+        """
+        from methodic._frames import frame
+
+        return frame(self.results, SearchResult)
+
+
+@dataclass(repr=False)
 class Page(Generic[T]):
     """What ``list`` returns: one page of results that iterates *every* page.
 
@@ -309,6 +368,9 @@ class Page(Generic[T]):
             print(run.id)
         first = chronicle.runs.list(limit=20)                 # one request
         first.items, first.next_cursor
+
+    In a notebook a page renders as a table of its own items (no request);
+    ``to_pandas()`` fetches the rest into one DataFrame.
     """
 
     items: list[T]
@@ -319,6 +381,8 @@ class Page(Generic[T]):
     )
     # Every cursor used to reach this page (the first page's own too, if any).
     _seen: frozenset[str] = field(default=frozenset(), init=False, repr=False, compare=False)
+    # The item class, when known: names a DataFrame's columns even for an empty page.
+    _item_type: type | None = field(default=None, init=False, repr=False, compare=False)
 
     def __iter__(self) -> Iterator[T]:
         for page in self.iter_pages():
@@ -351,6 +415,42 @@ class Page(Generic[T]):
             page = page.next_page()
             yield page
 
+    def to_pandas(self, *, limit: int | None = None) -> pandas.DataFrame:
+        """Every item, across all pages, as a DataFrame: one row each.
+
+        Pages are fetched lazily as rows are needed; ``limit`` caps the rows (and so
+        stops fetching early). ``limit`` given to ``list(...)`` is the *page size*, this
+        one the total. JSON objects become dotted columns (``progress.loss``,
+        ``config_json.lr``), timestamps timezone-aware UTC datetimes. Needs pandas
+        (``pip install 'methodic[pandas]'``; ``ImportError`` without it).
+
+            df = chronicle.runs.list(experiment_id=exp_id).to_pandas(limit=1000)
+            df[df.state == "failed"][["id", "failure_reason", "progress.step"]]
+        """
+        import itertools
+
+        from methodic._frames import frame
+
+        if limit is not None and limit < 0:
+            raise ValueError(f"limit must be None or >= 0, not {limit}")
+        items = self if limit is None else itertools.islice(self, limit)
+        return frame(items, self._item_type)
+
+    def __repr__(self) -> str:
+        from methodic._display import page_repr
+
+        return page_repr(self)
+
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        from methodic._display import pretty_page
+
+        pretty_page(self, p, cycle)
+
+    def _repr_html_(self) -> str:
+        from methodic._display import page_html
+
+        return page_html(self)
+
     @classmethod
     def from_dict(cls, data: Any, item_type: type[_M]) -> Page[_M]:
         """Read ``{"items": [...], "next_cursor": ...}``, items as ``item_type``."""
@@ -371,7 +471,9 @@ class Page(Generic[T]):
                 field="items",
             )
         cursor = data.get("next_cursor")
-        return Page([item_type.from_dict(item) for item in items], cursor)
+        page = Page([item_type.from_dict(item) for item in items], cursor)
+        page._item_type = item_type
+        return page
 
     def to_dict(self) -> dict[str, Any]:
         """This page's JSON-ready dict form (items must have ``to_dict``)."""
@@ -395,11 +497,15 @@ def _paged(fetch: Callable[[str | None], Page[T]], cursor: str | None = None) ->
     return first
 
 
-def _mapped(page: Page[T], convert: Callable[[T], _U]) -> Page[_U]:
-    """``page`` with every item passed through ``convert``, on following pages too."""
+def _mapped(
+    page: Page[T], convert: Callable[[T], _U], item_type: type[_U] | None = None
+) -> Page[_U]:
+    """``page`` with every item passed through ``convert`` (into ``item_type``), on
+    following pages too."""
     fetch = page._fetch
     out = Page([convert(item) for item in page.items], page.next_cursor)
     out._seen = page._seen
+    out._item_type = item_type
     if fetch is not None:
-        out._fetch = lambda cursor: _mapped(fetch(cursor), convert)
+        out._fetch = lambda cursor: _mapped(fetch(cursor), convert, item_type)
     return out

@@ -1,4 +1,4 @@
-"""The dashboard over plain HTTP (no browser needed): its guard, its forms' edges, layout.
+"""The dashboard over plain HTTP (no browser needed): its guard and its forms' edges.
 
 The browser tests show what a person sees; these pin what a hostile page or a
 sloppy form could try, in-process, so they run even where no Chromium exists.
@@ -13,7 +13,6 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from methodic_fake import FakeChronicle
-from methodic_fake.ui.lineage import NODE_H, layout
 
 UI = "/_fake/ui"
 
@@ -183,45 +182,6 @@ def test_docs_assets_are_served_locally(http: Any) -> None:
     assert http.get("/openapi.json").json()["info"]["title"] == "Chronicle (methodic-fake)"
 
 
-def _lineage(nodes: list[tuple[str, str, int]], edges: list[tuple[str, str]]) -> dict[str, Any]:
-    return {
-        "root_id": nodes[0][0],
-        "nodes": [
-            {"id": i, "title": i, "state": "draft", "relation": r, "depth": d} for i, r, d in nodes
-        ],
-        "edges": [{"parent_id": p, "child_id": c} for p, c in edges],
-    }
-
-
-def test_lineage_layout_puts_ancestors_above_and_descendants_below() -> None:
-    graph = layout(
-        _lineage(
-            [
-                ("me", "root", 0),
-                ("mum", "ancestor", 1),
-                ("gran", "ancestor", 2),
-                ("kid1", "descendant", 1),
-                ("kid2", "descendant", 1),
-            ],
-            [("gran", "mum"), ("mum", "me"), ("me", "kid1"), ("me", "kid2")],
-        )
-    )
-    y = {n.id: n.y for n in graph.nodes}
-    assert y["gran"] < y["mum"] < y["me"] < y["kid1"] == y["kid2"]
-    x = {n.id: n.x for n in graph.nodes}
-    assert x["kid1"] != x["kid2"]
-    assert [n.id for n in graph.nodes if n.current] == ["me"]
-    assert len(graph.edges) == 4
-    assert all(n.x >= 0 and n.x + graph.node_w <= graph.width for n in graph.nodes)
-    assert max(n.y for n in graph.nodes) + NODE_H <= graph.height
-
-
-def test_lineage_layout_of_a_lone_experiment() -> None:
-    graph = layout(_lineage([("me", "root", 0)], []))
-    assert len(graph.nodes) == 1
-    assert graph.edges == []
-
-
 def test_dev_server_banner_names_the_dashboard_and_it_answers(tmp_path: Any) -> None:
     import queue
     import re
@@ -260,23 +220,3 @@ def test_dev_server_banner_names_the_dashboard_and_it_answers(tmp_path: Any) -> 
     finally:
         proc.terminate()
         proc.wait(timeout=20)
-
-
-def test_lineage_layout_keeps_every_parent_above_its_child() -> None:
-    # `a` is both a parent and a grandparent of `me`: the API puts `a` and `b` at
-    # the same depth, but `b` is a's child and must be drawn below it.
-    graph = layout(
-        _lineage(
-            [("me", "root", 0), ("a", "ancestor", 1), ("b", "ancestor", 1)],
-            [("a", "b"), ("a", "me"), ("b", "me")],
-        )
-    )
-    y = {n.id: n.y for n in graph.nodes}
-    assert y["a"] < y["b"] < y["me"]
-
-
-def test_lineage_layout_of_a_long_chain() -> None:
-    chain = [(f"e{i}", "ancestor", i) for i in range(1, 1500)]
-    edges = [(f"e{i + 1}", f"e{i}") for i in range(1, 1499)] + [("e1", "me")]
-    graph = layout(_lineage([("me", "root", 0), *chain], edges))
-    assert len({n.y for n in graph.nodes}) == 1500

@@ -33,7 +33,7 @@ def _routes(api: ScriptedAPI) -> None:
 def test_construct_from_id_sends_nothing(api: ScriptedAPI, chronicle: Chronicle) -> None:
     exp = Experiment(chronicle, "e1")
     assert exp.id == "e1"
-    assert repr(exp) == "<Experiment id='e1'>"
+    assert repr(exp) == "<Experiment id='e1' (not fetched)>"
     assert api.requests == []
 
 
@@ -42,7 +42,7 @@ def test_first_read_fetches_then_caches(api: ScriptedAPI, chronicle: Chronicle) 
     assert exp.state == "draft"
     assert exp.title == "lr sweep" and exp.run_counts == {"pending": 1}
     assert api.count("GET", "/experiments/e1") == 1
-    assert repr(exp) == "<Experiment id='e1' state='draft'>"
+    assert repr(exp) == "<Experiment id='e1' title='lr sweep' state='draft'>"
 
 
 def _expected(field: dataclasses.Field[object], wire: dict[str, object]) -> object:
@@ -209,7 +209,7 @@ def test_variation_handles_from_experiment(api: ScriptedAPI, chronicle: Chronicl
 
 def test_variation_handle(api: ScriptedAPI, chronicle: Chronicle) -> None:
     v = Variation(chronicle, "v1")
-    assert repr(v) == "<Variation id='v1'>"
+    assert repr(v) == "<Variation id='v1' (not fetched)>"
     assert v.name == "low" and v.config_json == {}
     assert repr(v) == "<Variation id='v1' name='low'>"
     assert v.experiment == Experiment(chronicle, "e1")

@@ -20,8 +20,10 @@ __all__ = ["Assets"]
 class Assets(Namespace):
     """Assets: ``pending -> ready`` (immutable).
 
-    doc = chronicle.assets.create_inline(kind="research_report", name="notes.md",
-                                         content="# Findings", experiment_id=exp_id)
+    Inline content, ready at once:
+
+        doc = chronicle.assets.create_inline(kind="research_report", name="notes.md",
+                                             content="# Findings", experiment_id=exp_id)
     """
 
     def create(

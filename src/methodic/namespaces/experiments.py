@@ -14,8 +14,10 @@ __all__ = ["Experiments"]
 class Experiments(Namespace):
     """Experiments: ``draft -> committed -> concluded``, or ``-> retracted``.
 
-    exp = chronicle.experiments.create("lr sweep", hypothesis="lower lr helps")
-    chronicle.experiments.commit(exp.id)
+    The namespace form needs no handle:
+
+        exp = chronicle.experiments.create("lr sweep", hypothesis="lower lr helps")
+        chronicle.experiments.commit(exp.id)
     """
 
     def create(

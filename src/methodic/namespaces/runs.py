@@ -14,8 +14,10 @@ __all__ = ["Runs"]
 class Runs(Namespace):
     """Runs: ``pending -> running -> succeeded | failed``.
 
-    run = chronicle.runs.create(variation_id)
-    chronicle.runs.start(run.id)
+    The namespace form needs no handle:
+
+        run = chronicle.runs.create(variation_id)
+        chronicle.runs.start(run.id)
     """
 
     def create(

@@ -17,7 +17,9 @@ class Search(Namespace):
     (title and text) and ``arxiv`` (title and ``metadata.abstract``); a hit's ``type``
     is its asset's kind.
 
-    hits = chronicle.search.query("learning rate warmup", types=["arxiv"])
+    For example:
+
+        hits = chronicle.search.query("learning rate warmup", types=["arxiv"])
     """
 
     def query(

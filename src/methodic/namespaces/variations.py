@@ -14,8 +14,10 @@ __all__ = ["Variations"]
 class Variations(Namespace):
     """Variations of an experiment.
 
-    v = chronicle.variations.create(exp_id, config={"lr": 3e-4}, name="low-lr")
-    v.config_json["lr"]  # 0.0003
+    A dict ``config`` is sent as YAML, so Chronicle keeps the text too:
+
+        v = chronicle.variations.create(exp_id, config={"lr": 3e-4}, name="low-lr")
+        v.config_json["lr"]  # 0.0003
     """
 
     def create(

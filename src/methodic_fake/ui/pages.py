@@ -21,12 +21,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
+from methodic.types import LineageResponse
 from methodic_fake.backend import SEARCH_TYPES, Backend
 from methodic_fake.deps import BackendDep
 from methodic_fake.errors import NotFound, ServiceUnavailable
 from methodic_fake.faults import KINDS, OPERATIONS
 from methodic_fake.schemas import ClockAdvance, FaultIn
-from methodic_fake.ui.lineage import layout
 from methodic_fake.ui.views import Dashboard, duration
 
 PREFIX = "/_fake/ui"
@@ -72,9 +72,21 @@ async def experiments_page(request: Request, backend: BackendDep) -> Response:
 
 @router.get("/experiments/{experiment_id}")
 async def experiment_page(request: Request, experiment_id: str, backend: BackendDep) -> Response:
+    from markupsafe import Markup  # Jinja2's: loaded with it, on the first page view
+
     view = Dashboard(backend).experiment(experiment_id)
-    graph = layout(view["lineage"])
-    return _render(request, "experiment.html", backend, graph=graph, nav="experiments", **view)
+    # The SDK's picture, so a notebook's `lineage` shows exactly this one.
+    lineage = LineageResponse.from_dict(view.pop("lineage"))
+    svg = Markup(lineage.to_svg(link=PREFIX + "/experiments/{id}"))  # escaped by the SDK
+    return _render(
+        request,
+        "experiment.html",
+        backend,
+        lineage=lineage,
+        lineage_svg=svg,
+        nav="experiments",
+        **view,
+    )
 
 
 @router.get("/runs")

@@ -1,6 +1,6 @@
 """Docs are tests: every page runs as its reader would run it, twice.
 
-README.md and each docs/*.md with Python examples run as ONE fresh Python process
+README.md and each page under docs/ with Python examples run as ONE fresh Python process
 (`run_page.py`) against a real `methodic-fake serve` on a free port with its own data
 dir, in an empty working directory, with only what the page's own setup exports:
 `CHRONICLE_BASE_URL` and the key of the page's audience. Then the same page runs

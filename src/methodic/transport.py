@@ -380,6 +380,9 @@ class _DerivedTransport(Transport):
     Built by copying the parent's attributes (so whatever the parent holds, the
     derived one holds too), then overriding the client ownership, the timeout and the
     Chronicle headers. ``_closed`` reads the root transport's flag as well as its own.
+    The copy is shallow on purpose for the ``ServerClock``: one server, one clock, so a
+    derived client's responses date ``server_time()`` for its parent (which the CLI
+    and a ``Run`` read) and the parent's for it.
     """
 
     def __init__(

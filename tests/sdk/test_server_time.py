@@ -87,3 +87,21 @@ def test_the_fakes_moved_clock_reaches_the_client() -> None:
         chronicle.experiments.list()
         reading = chronicle.transport.server_time()
         assert reading is not None and abs(reading - (time.time() + 3 * 3600)) < 2
+
+
+def test_with_options_clients_keep_the_one_server_clock() -> None:
+    # One server, one clock: a derived client's responses set it for its parent (the
+    # CLI and a Run read the parent's), and the parent's for every derived client.
+    with FakeChronicle.in_process() as fake:
+        chronicle = fake.client()
+        derived = chronicle.with_options(timeout=5).with_options(headers={"X-Trace": "t1"})
+        assert derived.transport.server_time() is None
+        fake.advance(hours=3)
+        derived.experiments.list()
+        for client in (chronicle, derived):
+            reading = client.transport.server_time()
+            assert reading is not None and abs(reading - (time.time() + 3 * 3600)) < 2
+        fake.advance(hours=2)
+        chronicle.experiments.list()
+        reading = derived.transport.server_time()
+        assert reading is not None and abs(reading - (time.time() + 5 * 3600)) < 2

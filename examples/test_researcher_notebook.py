@@ -82,6 +82,8 @@ def test_the_notebook_runs_against_the_fake(
     assert "cached: the last response" in cached and "warmup sweep" in cached
     page = _outputs(_cell(notebook, "chronicle.experiments.list("))
     assert "Page of 2 Experiments; more on the server" in page
+    # Newest first: the two experiments made last, not the baseline made first.
+    assert "longer warmup" in page and "warmup sweep" in page and "baseline" not in page
     lineage = _outputs(_cell(notebook, "exp.lineage()"))
     assert '<svg xmlns="http://www.w3.org/2000/svg" class="lineage"' in lineage
     assert lineage.count('class="node ') == 3
@@ -90,7 +92,8 @@ def test_the_notebook_runs_against_the_fake(
     assert "heartbeat_timeout" not in runs
     by_lr = _outputs(_cell(notebook, "configs = "))
     assert "lr=0.0003" in by_lr and "0.42" in by_lr
-    assert "Warmup findings" in _outputs(_cell(notebook, "chronicle.assets.create_inline("))
+    hits = _outputs(_cell(notebook, "chronicle.assets.create_inline("))
+    assert "Warmup findings" in hits and "research_report" in hits  # a hit's type: its kind
 
     if configured:  # what it made is on the fake the test owns
         researcher: Chronicle = methodic_fake.client("researcher")

@@ -37,7 +37,8 @@ class Chronicle:
 
     ``base_url`` and ``api_key`` fall back to ``CHRONICLE_BASE_URL`` and
     ``CHRONICLE_API_KEY``. Pass ``http_client`` to reuse your own ``httpx2.Client``
-    (it is not closed by ``close()``).
+    (it is not closed by ``close()``). ``timeout`` (seconds) bounds each whole
+    Chronicle call, connect to last byte; storage transfers get it as a stall timeout.
     """
 
     def __init__(
@@ -45,7 +46,7 @@ class Chronicle:
         base_url: str | None = None,
         api_key: str | None = None,
         *,
-        timeout: float | httpx2.Timeout = DEFAULT_TIMEOUT,
+        timeout: float | httpx2.Timeout | None = DEFAULT_TIMEOUT,
         http_client: httpx2.Client | None = None,
         user_agent: str | None = None,
     ) -> None:

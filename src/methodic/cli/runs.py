@@ -9,7 +9,16 @@ from typing import TYPE_CHECKING, Any
 
 from methodic.cli.context import Context
 from methodic.cli.listing import add_limit, limited, list_result
-from methodic.cli.output import Column, Result, age, compact, fields, terminal_width, truncate
+from methodic.cli.output import (
+    Column,
+    Result,
+    age,
+    compact,
+    fields,
+    printable,
+    terminal_width,
+    truncate,
+)
 
 if TYPE_CHECKING:
     from methodic.types import Run
@@ -146,7 +155,7 @@ def _watch(ctx: Context, args: argparse.Namespace) -> Result:
         while True:
             run = ctx.chronicle.runs.get(args.id)
             if not ctx.as_json:
-                line = status_line(run)
+                line = printable(status_line(run))
                 if live:
                     # Rewrite one line in place: the age ticks even when nothing else moves.
                     sys.stdout.write("\r\033[K" + truncate(line, terminal_width() - 1))
@@ -155,7 +164,7 @@ def _watch(ctx: Context, args: argparse.Namespace) -> Result:
                     # A log or a pipe gets a line per change, not one per poll.
                     key = (run.state, run.last_heartbeat_at, compact(run.progress or {}))
                     if key != shown:
-                        print(f"{run.id}  {line}", flush=True)
+                        print(f"{printable(run.id)}  {line}", flush=True)
                         shown = key
             if run.state in FINISHED:
                 break

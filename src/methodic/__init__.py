@@ -36,6 +36,7 @@ from methodic.errors import (
 )
 
 if _typing.TYPE_CHECKING:  # the lazy names below, for type checkers only
+    from methodic._health import HeartbeatHealth
     from methodic.downloads import Checkpoint
     from methodic.handles import Experiment, Run, Variation
     from methodic.run import RunLifecycle, Terminated
@@ -55,6 +56,7 @@ __all__ = [
     "ConflictError",
     "ContentTooLargeError",
     "Experiment",
+    "HeartbeatHealth",
     "IntegrityError",
     "NotFoundError",
     "PermissionDeniedError",
@@ -79,6 +81,7 @@ __all__ = [
 _LAZY = {
     "Checkpoint": "methodic.downloads",
     "Experiment": "methodic.handles",
+    "HeartbeatHealth": "methodic._health",
     "Variation": "methodic.handles",
     "Run": "methodic.handles",
     "RunLifecycle": "methodic.run",

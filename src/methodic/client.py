@@ -60,7 +60,8 @@ class Chronicle:
 
     ``base_url`` and ``api_key`` fall back to ``CHRONICLE_BASE_URL`` and
     ``CHRONICLE_API_KEY``. Pass ``http_client`` to reuse your own ``httpx2.Client``
-    (it is not closed by ``close()``).
+    (it is not closed by ``close()``). ``timeout`` (seconds) bounds each whole
+    Chronicle call, connect to last byte; storage transfers get it as a stall timeout.
     """
 
     def __init__(
@@ -68,7 +69,7 @@ class Chronicle:
         base_url: str | None = None,
         api_key: str | None = None,
         *,
-        timeout: float | httpx2.Timeout = DEFAULT_TIMEOUT,
+        timeout: float | httpx2.Timeout | None = DEFAULT_TIMEOUT,
         http_client: httpx2.Client | None = None,
         user_agent: str | None = None,
     ) -> None:
@@ -161,8 +162,9 @@ class Chronicle:
 
         The returned ``Chronicle`` shares this one's ``httpx2.Client`` (no new
         connections, no new SSL context) and its uploads; its own calls use
-        ``timeout`` instead of this client's and send ``headers`` on top of the usual
-        ones (Chronicle calls only, never presigned storage URLs). Options stack:
+        ``timeout`` instead of this client's (seconds bound each whole call, connect
+        to last byte, exactly as the constructor's do) and send ``headers`` on top of
+        the usual ones (Chronicle calls only, never presigned storage URLs). Options stack:
         ``c.with_options(timeout=5).with_options(headers=h)`` has both. ``None``
         keeps what this client has.
 

@@ -126,8 +126,8 @@ class RateLimitError(APIError):
     """429: too many requests.
 
     ``retry_after`` is the delay in seconds the server asked for (its ``Retry-After``
-    header, as seconds or an HTTP date), or ``None`` when it sent none. methodic does
-    not retry by itself.
+    header, as seconds or an HTTP date), at most one day (86 400), or ``None`` when
+    it sent none or nothing usable. methodic does not retry by itself.
 
         try:
             chronicle.runs.get(run_id)
@@ -175,7 +175,11 @@ class APIConnectionError(ChronicleError):
 
 
 class APITimeoutError(APIConnectionError):
-    """The request timed out (connect, read, write or pool timeout)."""
+    """The call's ``timeout`` ran out before the response was complete.
+
+    For a Chronicle call, ``timeout`` bounds the whole call (connect to last byte);
+    for a storage transfer, it is a stall timeout (no progress for that long).
+    """
 
 
 class UploadError(ChronicleError):
@@ -215,6 +219,9 @@ class UploadError(ChronicleError):
 
 class ResponseValidationError(ChronicleError):
     """A 2xx response whose body does not fit the type it should decode to.
+
+    Also a body that is not JSON, nested too deeply to read, or larger than the
+    SDK's response cap (64 MiB decoded).
 
     ``type_name`` and ``field`` name what did not fit (``field`` is ``None`` when the
     body as a whole is wrong, for example not a JSON object). It usually means the

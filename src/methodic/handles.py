@@ -33,6 +33,7 @@ from methodic.types import Model, Page, _mapped
 if TYPE_CHECKING:
     from concurrent.futures import Future
 
+    from methodic._health import BeatLog, HeartbeatHealth
     from methodic.client import Chronicle
     from methodic.downloads import Checkpoint
     from methodic.namespaces._base import Order
@@ -438,6 +439,7 @@ class Run(Handle[types.Run]):
         super().__init__(chronicle, run)
         self._tracker = tracker
         self._beaters: list[Heartbeater] = []
+        self._beat_log: BeatLog | None = None
         self._attached: bool | None = None
         self._finished = False
 
@@ -471,6 +473,19 @@ class Run(Handle[types.Run]):
     def finished(self) -> bool:
         """Whether ``succeed()`` or ``fail()`` was reported through this handle."""
         return self._finished
+
+    @property
+    def heartbeat_health(self) -> HeartbeatHealth:
+        """How this handle's heartbeats are going (a ``HeartbeatHealth`` snapshot).
+
+        The last beat's error, whether background beating stopped for good, when
+        Chronicle last accepted a beat, and what was wrong with the last progress
+        payload. Read it in a long loop to stop before the watchdog reaps the run:
+
+            if run.heartbeat_health.consecutive_failures >= 3:
+                raise RuntimeError("Chronicle has not heard from this run for a while")
+        """
+        return self._beats.snapshot(self._stopped_by())
 
     # -- lifecycle ------------------------------------------------------------------
 
@@ -521,8 +536,9 @@ class Run(Handle[types.Run]):
 
         env = environment_snapshot() if environment is None else environment
         try:
-            self._chronicle.runs.start(self._id, environment=env)
+            started = self._chronicle.runs.start(self._id, environment=env)
             self._attached = False
+            self._beats.alive(started.last_heartbeat_at, beat=False)
         except ConflictError as err:
             self._attach(err)
         finally:
@@ -531,11 +547,22 @@ class Run(Handle[types.Run]):
             beater.wake()
         return self
 
-    def heartbeat(self, progress: Mapping[str, Any] | None = None) -> Run:
-        """Report liveness (and optional progress); ConflictError once the run was reaped."""
+    def heartbeat(self, progress: ProgressSource = None) -> Run:
+        """Report liveness (and optional progress); ConflictError once the run was reaped.
+
+        ``progress`` is a mapping, or a callable returning one. The beat is sent
+        whatever it holds: values JSON has no form for are converted (NaN as the
+        string ``"NaN"``, numpy values as plain numbers, datetimes as RFC 3339) or
+        dropped, a callable that raises sends the beat without progress, and a
+        payload Chronicle refuses (400, 413, 422) is sent again without it. Each such
+        problem is logged once and kept in ``heartbeat_health.progress_problem``.
+        """
         self._raise_if_stopped()
         try:
-            self._chronicle.runs.heartbeat(self._id, progress=progress)
+            self._beats.send(
+                lambda payload: self._chronicle.runs.heartbeat(self._id, progress=payload),
+                progress,
+            )
         finally:
             self._invalidate()
         return self
@@ -772,9 +799,25 @@ class Run(Handle[types.Run]):
             self._id,
         )
 
-    def _raise_if_stopped(self) -> None:
-        # The error that stopped a heartbeater (reaped, revoked key, unknown run):
-        # every later lifecycle or upload call raises it without asking the server.
+    @property
+    def _beats(self) -> BeatLog:
+        if self._beat_log is None:
+            from methodic._health import BeatLog
+
+            with self._lock:
+                if self._beat_log is None:
+                    self._beat_log = BeatLog(self._id, self._chronicle.transport.redact)
+        return self._beat_log
+
+    def _stopped_by(self) -> Exception | None:
+        """The error that stopped a heartbeater (reaped, revoked key, unknown run)."""
         for beater in self._beaters:
             if beater.error is not None:
-                raise beater.error
+                return beater.error
+        return None
+
+    def _raise_if_stopped(self) -> None:
+        # Every later lifecycle or upload call raises it without asking the server.
+        error = self._stopped_by()
+        if error is not None:
+            raise error

@@ -64,6 +64,9 @@ _PERMANENT_REFUSALS = (
     PermissionDeniedError,
 )
 
+# Refusals that stopped the heartbeater and that fail() would get too.
+_UNREPORTABLE = (AuthenticationError, ConflictError, NotFoundError, PermissionDeniedError)
+
 ProgressSource = Mapping[str, Any] | Callable[[], Mapping[str, Any] | None] | None
 """Heartbeat progress: a mapping, or a callable asked for a fresh one at every beat."""
 
@@ -162,16 +165,22 @@ class Heartbeater:
         if not self.running or self._stop.is_set() or self.error is not None or run.finished:
             return
         try:
-            run.heartbeat(progress=self._payload())
+            # The callable, as the thread passes it: Run.heartbeat encodes the
+            # progress and survives a source that raises or returns junk.
+            run.heartbeat(progress=self._payload)
             self.beats += 1
         except ChronicleError as err:
             self.failures += 1
             logger.warning("last heartbeat for run %s failed: %s", run.id, err)
 
-    def _payload(self) -> dict[str, Any] | None:
+    def _payload(self) -> Any:
+        # Called by Run.heartbeat, which reports (and survives) a source that raises
+        # or returns something that is not a mapping.
         source = self._progress
         base = source() if callable(source) else source
-        payload = dict(base) if base is not None else {}
+        if base is not None and not isinstance(base, Mapping):
+            return base
+        payload = dict(base or {})
         pending = self._run.pending_upload_bytes
         if pending:
             payload["pending_upload_bytes"] = pending
@@ -189,7 +198,7 @@ class Heartbeater:
                 # A handle that started or attached knows; otherwise the server says.
                 live = live or run.attached is not None or run.refresh().state != "pending"
                 if live:
-                    run.heartbeat(progress=self._payload())
+                    run.heartbeat(progress=self._payload)
                     self.beats += 1
             except APIError as err:
                 if _retryable(err):
@@ -271,6 +280,12 @@ class CrashGuard:
         """Fail the run for ``exc`` (or leave it, for a SIGTERM under ``"leave"``)."""
         run = self._run
         if run.finished:
+            return
+        stopped = run.heartbeat_health.error if run.heartbeat_health.stopped else None
+        if isinstance(stopped, _UNREPORTABLE):
+            # Reaped or finished elsewhere, key revoked, run unknown: the heartbeater
+            # already said so, and fail() could only be refused the same way.
+            logger.info("run %s: not reported as failed: %s", run.id, stopped)
             return
         if isinstance(exc, Terminated) and self._on_sigterm == "leave":
             logger.info(

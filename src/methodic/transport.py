@@ -28,6 +28,7 @@ from urllib.parse import quote
 
 import httpx2
 
+from methodic._deadline import Deadline, bound_sockets, deadline_scope
 from methodic._server_clock import ServerClock
 from methodic._version import __version__
 from methodic.errors import (
@@ -47,9 +48,14 @@ from methodic.errors import (
     UnprocessableEntityError,
 )
 
-__all__ = ["DEFAULT_TIMEOUT", "Transport"]
+__all__ = ["DEFAULT_TIMEOUT", "MAX_RESPONSE_BYTES", "MAX_RETRY_AFTER", "Transport"]
 
 DEFAULT_TIMEOUT = 30.0
+# Far above any real Chronicle body (a page of runs, an experiment with its
+# variations), far below what would hurt a runner: a gzip bomb stops decoding here.
+MAX_RESPONSE_BYTES = 64 * 1024 * 1024
+# The longest Retry-After that RateLimitError.retry_after reports (one day).
+MAX_RETRY_AFTER = 86_400.0
 
 logger = logging.getLogger("methodic")
 
@@ -93,8 +99,15 @@ class Transport:
 
     ``http_client`` may be any ``httpx2.Client`` (for example starlette's
     ``TestClient`` for in-process use); the transport closes it only if it created it.
-    ``timeout`` applies to every request, including through a caller's client, and
     Chronicle calls never follow redirects (see the module docstring).
+
+    ``timeout`` in seconds bounds each whole Chronicle call, connect to last byte
+    (``methodic._deadline``); on a caller's ``http_client`` the deadline is checked
+    as the response arrives, and each socket wait is bounded by ``timeout`` itself.
+    Storage transfers get it as a stall timeout: no progress for that long. An
+    ``httpx2.Timeout`` keeps httpx2's per-operation meaning, with no total; ``None``
+    waits forever. Every Chronicle response may decode to at most
+    ``MAX_RESPONSE_BYTES``.
     """
 
     def __init__(
@@ -102,7 +115,7 @@ class Transport:
         base_url: str,
         api_key: str,
         *,
-        timeout: float | httpx2.Timeout = DEFAULT_TIMEOUT,
+        timeout: float | httpx2.Timeout | None = DEFAULT_TIMEOUT,
         http_client: httpx2.Client | None = None,
         user_agent: str | None = None,
     ) -> None:
@@ -118,7 +131,7 @@ class Transport:
             )
         api_key = _checked_key(api_key)
         self.base_url = str(base_url).rstrip("/")
-        self._timeout = timeout if isinstance(timeout, httpx2.Timeout) else httpx2.Timeout(timeout)
+        self._timeout, self._total = _timeouts(timeout)
         ua = user_agent or f"methodic-python/{__version__}"
         common = {"User-Agent": ua, "Accept": "application/json"}
         self._api_key = api_key  # kept only to scrub it from text (error bodies, crash messages)
@@ -153,7 +166,9 @@ class Transport:
             if self._closed:
                 raise ChronicleError("this Chronicle client is closed")
             if self._client is None:
-                self._client = httpx2.Client(headers=self._own_client_headers)
+                client = httpx2.Client(headers=self._own_client_headers)
+                bound_sockets(client)  # every socket wait of a call ends by its deadline
+                self._client = client
             return self._client
 
     def path(self, *segments: str) -> str:
@@ -195,27 +210,35 @@ class Transport:
         if headers:
             request_headers.update(headers)
         query = {k: v for k, v in params.items() if v is not None} if params else None
+        url = self.base_url + path
+        client = self._client or self._create_client()
+        deadline = Deadline(self._total) if self._total is not None else None
         start = time.perf_counter()
-        try:
-            response = (self._client or self._create_client()).request(
-                method,
-                self.base_url + path,
-                params=query,
-                json=json,
-                headers=request_headers,
-                timeout=self._timeout,
-                follow_redirects=False,
-            )
-        except httpx2.RequestError as err:
-            if logger.isEnabledFor(logging.DEBUG):
-                logger.debug(
-                    "%s %s -> %s (%.1f ms)",
+        with deadline_scope(deadline):
+            try:
+                request = client.build_request(
                     method,
-                    path,
-                    type(err).__name__,
-                    (time.perf_counter() - start) * 1000,
+                    url,
+                    params=query,
+                    json=json,
+                    headers=request_headers,
+                    timeout=self._timeout,
                 )
-            raise _connection_error(method, self.base_url + path, err) from err
+                response = client.send(request, stream=True, follow_redirects=False)
+                try:
+                    content = _read_body(response, f"{method} {path}", deadline)
+                finally:
+                    response.close()
+            except httpx2.RequestError as err:
+                if logger.isEnabledFor(logging.DEBUG):
+                    logger.debug(
+                        "%s %s -> %s (%.1f ms)",
+                        method,
+                        path,
+                        type(err).__name__,
+                        (time.perf_counter() - start) * 1000,
+                    )
+                raise _connection_error(method, url, err, deadline) from err
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug(
                 "%s %s -> %d (%.1f ms)",
@@ -228,17 +251,8 @@ class Transport:
         if response.is_redirect:
             raise _redirect_error(method, path, response)
         if not response.is_success:
-            raise error_from_response(response, redact=self._api_key)
-        content = response.content
-        if not content:
-            return None
-        try:
-            return response.json()
-        except ValueError as err:
-            raise ResponseValidationError(
-                f"{method} {path} returned a {response.status_code} whose body is not JSON",
-                type_name="JSON",
-            ) from err
+            raise error_from_response(response, redact=self._api_key, content=content)
+        return _parse_json(content, f"{method} {path}", response.status_code)
 
     def storage_request(
         self,
@@ -285,10 +299,10 @@ class Transport:
             self._storage_log(request, response, start)
             if not response.is_success:
                 try:
-                    response.read()
+                    content = _read_body(response, f"storage {method}", None)
                 except httpx2.RequestError as err:
                     raise _connection_error(method, request.url, err) from err
-                raise error_from_response(response, redact=self._api_key)
+                raise error_from_response(response, redact=self._api_key, content=content)
             yield response
         except httpx2.RequestError as err:
             # A connection dropped mid-body surfaces here, inside the caller's loop.
@@ -332,8 +346,9 @@ class Transport:
         ``headers`` must already be checked (``Chronicle.with_options`` refuses the
         ones that could carry credentials); they never go to storage URLs. Closing the
         derived transport closes nothing; once this one is closed, so is it.
-        ``timeout`` must be a positive number of seconds or an ``httpx2.Timeout``
-        (``ValueError``/``TypeError`` otherwise); ``None`` keeps this one's.
+        ``timeout`` means what it means for the constructor (seconds bound each whole
+        call; an ``httpx2.Timeout`` is per operation, with no total), ``None`` keeps
+        this one's; anything else raises ``ValueError``/``TypeError``.
         """
         return _DerivedTransport(self, timeout, headers or {})
 
@@ -388,7 +403,8 @@ class _DerivedTransport(Transport):
     def __init__(
         self, parent: Transport, timeout: float | httpx2.Timeout | None, headers: Mapping[str, str]
     ) -> None:
-        new_timeout = None if timeout is None else _checked_timeout(timeout)
+        # None keeps the parent's; a number replaces the whole-call deadline as well.
+        new_timeouts = None if timeout is None else _timeouts(timeout)
         if parent._closed:
             raise ChronicleError("this Chronicle client is closed")
         client = parent.http_client  # created now if it was not yet: the pool is shared
@@ -398,8 +414,8 @@ class _DerivedTransport(Transport):
         self._own_closed = False
         self._client = client
         self._owns_client = False
-        if new_timeout is not None:
-            self._timeout = new_timeout
+        if new_timeouts is not None:
+            self._timeout, self._total = new_timeouts
         merged = {
             k: v
             for k, v in parent._chronicle_headers.items()
@@ -416,14 +432,84 @@ class _DerivedTransport(Transport):
         self._own_closed = value
 
 
-def _checked_timeout(timeout: float | httpx2.Timeout) -> httpx2.Timeout:
+def _timeouts(timeout: float | httpx2.Timeout | None) -> tuple[httpx2.Timeout, float | None]:
+    """httpx2's per-operation timeouts, and the whole-call deadline in seconds (if any).
+
+    ``TypeError`` for what is not seconds, ``None`` or an ``httpx2.Timeout``;
+    ``ValueError`` for seconds that are not positive and finite.
+    """
     if isinstance(timeout, httpx2.Timeout):
-        return timeout
+        return timeout, None
+    if timeout is None:
+        return httpx2.Timeout(None), None
     if isinstance(timeout, bool) or not isinstance(timeout, int | float):
         raise TypeError(f"timeout must be seconds or an httpx2.Timeout, not {timeout!r}")
-    if not (math.isfinite(timeout) and timeout > 0):
-        raise ValueError(f"timeout must be a positive number of seconds, not {timeout!r}")
-    return httpx2.Timeout(timeout)
+    seconds = float(timeout)
+    if not (math.isfinite(seconds) and seconds > 0):
+        raise ValueError(f"timeout must be a positive number of seconds or None, not {timeout!r}")
+    return httpx2.Timeout(seconds), seconds
+
+
+def _read_body(response: httpx2.Response, call: str, deadline: Deadline | None) -> bytes:
+    """The decoded body of a streamed ``response``, refused past ``MAX_RESPONSE_BYTES``.
+
+    Read piece by piece (httpx2 decompresses in bounded pieces too), so a gzip bomb is
+    stopped with at most the cap in memory; ``deadline`` is checked at every piece.
+    """
+    declared = response.headers.get("content-length", "")
+    encoding = response.headers.get("content-encoding", "identity").strip().lower()
+    if (
+        encoding in ("", "identity")
+        and declared.isdigit()
+        and (len(declared) > 18 or int(declared) > MAX_RESPONSE_BYTES)
+    ):
+        raise _too_large(response, call)
+    chunks = []
+    size = 0
+    for chunk in response.iter_bytes():
+        size += len(chunk)
+        if size > MAX_RESPONSE_BYTES:
+            raise _too_large(response, call)
+        chunks.append(chunk)
+        if deadline is not None and deadline.passed:
+            raise _deadline_error(call, deadline)
+    # Also for an empty body, and for a client that cannot interrupt a request
+    # (starlette's TestClient answers only once the app is done).
+    if deadline is not None and deadline.passed:
+        raise _deadline_error(call, deadline)
+    return b"".join(chunks)
+
+
+def _too_large(response: httpx2.Response, call: str) -> ChronicleError:
+    what = f"{call} returned a {response.status_code} response larger than the 64 MiB limit"
+    if response.is_success or response.is_redirect:
+        return ResponseValidationError(f"{what} (not read)", type_name="JSON")
+    # The status still says what happened: raise its class, without the body.
+    return _error_class(response.status_code)(
+        f"{what}; its body was not read",
+        status_code=response.status_code,
+        request_id=response.headers.get("x-request-id"),
+        response=response,
+    )
+
+
+def _deadline_error(call: str, deadline: Deadline) -> APITimeoutError:
+    return APITimeoutError(
+        f"{call} timed out: no complete response within timeout={deadline.seconds:g} s"
+    )
+
+
+def _parse_json(content: bytes, call: str, status: int) -> Any:
+    if not content:
+        return None
+    try:
+        return json.loads(content)
+    except (ValueError, RecursionError) as err:
+        # RecursionError: nested deeper than the parser's stack, a ChronicleError too.
+        what = "nested too deeply to read" if isinstance(err, RecursionError) else "not JSON"
+        raise ResponseValidationError(
+            f"{call} returned a {status} whose body is {what}", type_name="JSON"
+        ) from None
 
 
 def _checked_key(api_key: str) -> str:
@@ -466,8 +552,10 @@ def _redirect_error(method: str, path: str, response: httpx2.Response) -> APIErr
 
 
 def _connection_error(
-    method: str, url: httpx2.URL | str, err: httpx2.RequestError
+    method: str, url: httpx2.URL | str, err: httpx2.RequestError, deadline: Deadline | None = None
 ) -> APIConnectionError:
+    if deadline is not None and isinstance(err, httpx2.TimeoutException):
+        return _deadline_error(f"{method} {_safe_url(url)}", deadline)
     cls = APITimeoutError if isinstance(err, httpx2.TimeoutException) else APIConnectionError
     verb = "timed out" if cls is APITimeoutError else "failed"
     return cls(f"{method} {_safe_url(url)} {verb}: {type(err).__name__}: {err}")
@@ -485,18 +573,19 @@ _STATUS_CLASSES: dict[int, type[APIError]] = {
 }
 
 
-def error_from_response(response: httpx2.Response, *, redact: str | None = None) -> APIError:
-    """Build the typed exception for a non-2xx ``response`` (whose body has been read).
+def error_from_response(
+    response: httpx2.Response, *, redact: str | None = None, content: bytes | None = None
+) -> APIError:
+    """Build the typed exception for a non-2xx ``response``.
 
-    Every occurrence of ``redact`` (the API key) in the body is replaced before the
-    body is parsed, so a server or proxy that echoes the token cannot put it into the
-    exception's message or ``body``.
+    ``content`` is its body, when it was streamed; otherwise the response has been
+    read. Every occurrence of ``redact`` (the API key) in the body is replaced before
+    the body is parsed, so a server or proxy that echoes the token cannot put it into
+    the exception's message or ``body``.
     """
     status = response.status_code
-    body = _decode_body(response, redact)
-    cls = _STATUS_CLASSES.get(status)
-    if cls is None:
-        cls = ServerError if status >= 500 else APIError
+    body = _decode_body(response, response.content if content is None else content, redact)
+    cls = _error_class(status)
     message = _message_from_body(body, response)
     request_id = response.headers.get("x-request-id")
     if cls is RateLimitError:
@@ -511,35 +600,51 @@ def error_from_response(response: httpx2.Response, *, redact: str | None = None)
     return cls(message, status_code=status, body=body, request_id=request_id, response=response)
 
 
+def _error_class(status: int) -> type[APIError]:
+    cls = _STATUS_CLASSES.get(status)
+    if cls is None:
+        cls = ServerError if status >= 500 else APIError
+    return cls
+
+
 def _retry_after(value: str | None) -> float | None:
-    """Seconds from a ``Retry-After`` header (delay-seconds or an HTTP date), else None."""
+    """Seconds from a ``Retry-After`` header, at most ``MAX_RETRY_AFTER``; None if unusable.
+
+    Both RFC 9110 forms: delay-seconds (ASCII digits) and an HTTP date (a date in the
+    past is 0). Anything else — a sign, a fraction, words — is None.
+    """
     if value is None:
         return None
     value = value.strip()
     if value.isascii() and value.isdigit():
-        return float(value)
+        # Longer than any day count: don't build a 400-digit integer to find out.
+        return MAX_RETRY_AFTER if len(value) > 9 else min(float(value), MAX_RETRY_AFTER)
     from email.utils import parsedate_to_datetime  # deferred: rare path
 
     try:
         when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
     if when.tzinfo is None:
         return None
     from datetime import UTC, datetime
 
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+    seconds = (when - datetime.now(UTC)).total_seconds()
+    return min(max(0.0, seconds), MAX_RETRY_AFTER)
 
 
-def _decode_body(response: httpx2.Response, redact: str | None) -> Any:
-    if not response.content:
+def _decode_body(response: httpx2.Response, content: bytes, redact: str | None) -> Any:
+    if not content:
         return None
-    text = response.text
+    try:
+        text = content.decode(response.charset_encoding or "utf-8", errors="replace")
+    except LookupError:  # a charset Python does not know
+        text = content.decode("utf-8", errors="replace")
     if redact and redact in text:
         text = text.replace(redact, "<redacted>")
     try:
         return json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return text
 
 

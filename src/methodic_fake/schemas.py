@@ -18,6 +18,7 @@ from methodic_fake.faults import (
     MAX_TIMES,
 )
 from methodic_fake.jsonlimits import check_json, check_text
+from methodic_fake.mediatypes import check_media_type
 
 SHA256_PATTERN = r"^[0-9a-f]{64}$"
 # The largest single object S3 and GCS store; also keeps sizes exact in every JSON client.
@@ -27,6 +28,8 @@ MAX_COMPONENT_SIZE = 5 * 1024**4
 # re-encoded (finite numbers, bounded depth): see jsonlimits.py.
 Text = Annotated[str, AfterValidator(check_text)]
 JsonObject = Annotated[dict[str, Any], AfterValidator(check_json)]
+# Served back as a storage response's Content-Type header: see mediatypes.py.
+MediaType = Annotated[str, AfterValidator(check_media_type)]
 
 
 class ExperimentCreate(BaseModel):
@@ -81,7 +84,7 @@ class ComponentIn(BaseModel):
     name: Text
     size: int = Field(ge=0, le=MAX_COMPONENT_SIZE)
     sha256: Text = Field(pattern=SHA256_PATTERN)
-    content_type: Text | None = None
+    content_type: MediaType | None = None
 
 
 class AssetCreate(BaseModel):
@@ -95,7 +98,7 @@ class AssetCreate(BaseModel):
     presign: bool = False
     components: list[ComponentIn] | None = None
     content: Text | None = None
-    content_type: Text | None = None
+    content_type: MediaType | None = None
 
     @model_validator(mode="after")
     def _one_mode(self) -> AssetCreate:

@@ -220,3 +220,41 @@ def test_dev_server_banner_names_the_dashboard_and_it_answers(tmp_path: Any) -> 
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+
+
+def _ui_pages(fake: FakeChronicle, ids: dict[str, str]) -> list[str]:
+    """Every GET page of the dashboard, from the app's own routes (a new one is covered)."""
+    paths = ["/", "/docs"]
+    for route in fake.app.routes:
+        # FastAPI >= 0.16x nests included routers (see tests/hardening/hardening_routes.py).
+        contexts = getattr(route, "effective_route_contexts", None)
+        found = (
+            [(c.path, c.original_route) for c in contexts()] if contexts else [(route.path, route)]
+        )
+        for path, inner in found:
+            if path.startswith(UI) and "GET" in (getattr(inner, "methods", None) or ()):
+                paths.append(path.format(**ids, name="dashboard.css"))
+    return paths
+
+
+def test_every_dashboard_page_refuses_to_be_framed(fake: FakeChronicle, http: Any) -> None:
+    researcher = fake.client("researcher")
+    exp = researcher.experiments.create("framed")
+    researcher.experiments.commit(exp.id)
+    variation = researcher.variations.create(exp.id, config={"lr": 0.1})
+    run = researcher.runs.create(variation.id)
+    asset = researcher.assets.create_inline(kind="output", name="o", content="x", run_id=run.id)
+    ids = {"experiment_id": exp.id, "run_id": run.id, "asset_id": asset.id}
+    pages = _ui_pages(fake, ids)
+    assert len(pages) >= 10, pages
+    for path in pages:
+        response = http.get(path, follow_redirects=False)
+        assert response.status_code in (200, 307), (path, response.status_code)
+        assert response.headers["x-frame-options"] == "DENY", path
+        assert "frame-ancestors 'none'" in response.headers["content-security-policy"], path
+    # Refusals and form answers too: a framed 303 or 403 page is still the dashboard's.
+    refused = http.get(UI + "/", headers={"Host": "evil.example"})
+    posted = _post(http, "/clock/freeze", {"next": UI + "/controls"})
+    missing = http.get(UI + "/runs/no-such-run")
+    for response in (refused, posted, missing):
+        assert response.headers["x-frame-options"] == "DENY", response.status_code

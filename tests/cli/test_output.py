@@ -68,3 +68,27 @@ def test_text_bar_redraws_in_place_and_ends_with_a_newline() -> None:
     drawn = out.getvalue()
     assert drawn.count("\r") == 3  # the repeated 50% is not redrawn
     assert drawn.endswith("100%  1.0 KiB / 1.0 KiB\n")
+
+
+def test_printable_escapes_what_a_terminal_would_act_on() -> None:
+    from methodic.cli.output import printable
+
+    hostile = "a\x1b]0;t\x07b\x9b1m\x7f\u202eR\u2066\ud800\x00\tc\nd"
+    assert printable(hostile, keep="\n") == (
+        "a\\x1b]0;t\\x07b\\x9b1m\\x7f\\u202eR\\u2066\\ud800\\x00\tc\nd"
+    )
+    assert printable("line\nbreak") == "line\\x0abreak"  # in a cell, not layout
+    assert printable("plain ünïcode ✓ 日本 …") == "plain ünïcode ✓ 日本 …"
+    assert printable(printable(hostile)) == printable(hostile)  # idempotent
+
+
+def test_json_documents_are_strict_and_exact() -> None:
+    import json
+
+    from methodic.cli.output import json_document
+
+    data = {"loss": float("nan"), "hi": float("inf"), "lo": float("-inf"), "t": "\ud800x"}
+    text = json_document(data, "utf-8")
+    assert json.loads(text) == {"loss": "NaN", "hi": "Infinity", "lo": "-Infinity", "t": "\ud800x"}
+    assert "\\ud800" in text  # the surrogate written as an escape: the stream can take it
+    assert json.loads(json_document({"t": "été"}, "ascii")) == {"t": "été"}

@@ -269,3 +269,46 @@ def test_head_gives_headers_without_body(fake: FakeChronicle, ready: tuple[str, 
     assert response.status_code == 200
     assert response.headers["content-length"] == str(len(DATA))
     assert response.content == b""
+
+
+@pytest.mark.parametrize("method", ["GET", "HEAD", "range"])
+def test_downloads_are_never_active_content_on_the_fake_s_origin(
+    fake: FakeChronicle, ready: tuple[str, str], method: str
+) -> None:
+    # Storage shares the dashboard's origin (issue 19, finding 3; the browser test is
+    # tests/browser/test_storage_origin.py).
+    _, url = ready
+    http = fake.http(None)
+    if method == "range":
+        response = http.get(url, headers={"Range": "bytes=0-9"})
+    else:
+        response = http.request(method, url)
+    assert response.status_code in (200, 206)
+    assert response.headers["content-disposition"] == (
+        "attachment; filename=\"blob\"; filename*=UTF-8''blob"
+    )
+    assert response.headers["content-security-policy"] == "sandbox; default-src 'none'"
+    assert response.headers["x-content-type-options"] == "nosniff"
+
+
+@pytest.mark.parametrize(
+    ("component", "disposition"),
+    [
+        (
+            "model.safetensors",
+            "attachment; filename=\"model.safetensors\"; filename*=UTF-8''model.safetensors",
+        ),
+        # Component names will hold directories: the file is the last segment.
+        ("ckpt/step-1/model.bin", "attachment; filename=\"model.bin\"; filename*=UTF-8''model.bin"),
+        (
+            'r\u00e9sum\u00e9 "v2".txt',
+            "attachment; filename=\"r_sum_ _v2_.txt\"; filename*=UTF-8''r%C3%A9sum%C3%A9%20%22v2%22.txt",
+        ),
+    ],
+)
+def test_the_attachment_is_named_per_rfc_6266(component: str, disposition: str) -> None:
+    from methodic_fake.routes.storage import _download_headers
+
+    headers = _download_headers(component, "0" * 64, None)
+    assert headers["Content-Disposition"] == disposition
+    assert headers["Content-Type"] == "application/octet-stream"

@@ -116,6 +116,18 @@ def test_default_timeout_is_finite_and_applied_per_request(api: ScriptedAPI) -> 
     assert seen[1]["read"] == 2.5
 
 
+@pytest.mark.parametrize("bad", [0, -1, float("nan"), float("inf")])
+def test_a_timeout_must_be_a_positive_number_of_seconds(bad: float) -> None:
+    with pytest.raises(ValueError, match="timeout must be a positive number"):
+        Transport(BASE_URL, API_KEY, timeout=bad)
+
+
+def test_an_httpx_timeout_or_none_sets_no_total_deadline(api: ScriptedAPI) -> None:
+    api.route("GET", "/things", reply=lambda request: httpx2.Response(200, json={}))
+    assert _transport(api, timeout=httpx2.Timeout(1.0, connect=2.0)).request("GET", "/things") == {}
+    assert _transport(api, timeout=None).request("GET", "/things") == {}
+
+
 def test_rejects_non_http_base_url() -> None:
     with pytest.raises(ChronicleError, match="http"):
         Transport("ftp://example.com", API_KEY)

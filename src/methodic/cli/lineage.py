@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from methodic.cli.context import Context
-from methodic.cli.output import Result, truncate
+from methodic.cli.output import Result, printable, truncate
 
 if TYPE_CHECKING:
     from methodic.types import LineageNode, LineageResponse
@@ -91,7 +91,7 @@ def _subtree(
         last = i == len(kids) - 1
         lead = prefix + (LAST if last else BRANCH)
         if kid in shown or kid in path:
-            yield f"{lead}{kid}  (shown above)"
+            yield f"{lead}{printable(kid)}  (shown above)"
             continue
         shown.add(kid)
         yield _label(nodes[kid], lead, width)
@@ -109,8 +109,8 @@ def _subtree(
 def _label(node: LineageNode, lead: str, width: int) -> str:
     tail = f"  {node.id}  {node.state}"
     room = width - len(lead) - len(tail)
-    title = " ".join(node.title.split())
-    return f"{lead}{truncate(title, max(room, 8))}{tail}"
+    title = printable(" ".join(node.title.split()))
+    return f"{lead}{truncate(title, max(room, 8))}{printable(tail)}"
 
 
 def _positive(text: str) -> int:

@@ -3,7 +3,10 @@
 Exit statuses: 0 success; 1 a Chronicle, client or journal error, reported as one
 stderr line ``<error kind>: <message>``; 2 a usage error (argparse's own message);
 130 interrupted (Ctrl-C). A traceback is printed only with ``--debug``, and the API
-key is replaced by ``<redacted>`` in everything written to stdout and stderr.
+key is replaced by ``<redacted>`` in everything written to stdout and stderr —
+however ``--api-key`` was spelled (options are never abbreviated, so ``--api KEY``
+is a usage error, whose message is redacted too). Whatever cannot be encoded for
+the terminal is written as a backslash escape, never an error.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from typing import Any, TextIO
 
 from methodic.cli import assets, experiments, lineage, runs, search, uploads, variations
 from methodic.cli.context import CommandError, Context
+from methodic.cli.output import printable
 
 __all__ = ["build_parser", "error_kind", "main"]
 
@@ -30,9 +34,20 @@ EXIT_INTERRUPTED = 130  # what a shell reports for a SIGINT death: scripts can t
 _GROUPS = (experiments, lineage, variations, runs, assets, search, uploads)
 
 
+class _Parser(argparse.ArgumentParser):
+    """No abbreviated options: ``--api`` must not quietly mean ``--api-key``.
+
+    Subcommand parsers are made of the parent's class, so the whole tree is one.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["allow_abbrev"] = False
+        super().__init__(*args, **kwargs)
+
+
 def common_options() -> argparse.ArgumentParser:
     """Options every command accepts, before or after the command name."""
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     group = common.add_argument_group("common options")
     # SUPPRESS: a subcommand that does not repeat an option keeps the top-level value.
     group.add_argument(
@@ -66,7 +81,7 @@ def common_options() -> argparse.ArgumentParser:
 def build_parser() -> argparse.ArgumentParser:
     """The whole command tree."""
     common = common_options()
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="methodic",
         description="Browse and steer Chronicle experiments; recover local uploads.",
         parents=[common],
@@ -84,10 +99,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; returns the exit status (the console script exits with it)."""
-    secret = _secret(argv)
+    secrets = _secrets(argv)
     out, err = sys.stdout, sys.stderr
-    if secret:
-        sys.stdout, sys.stderr = _Redacting(out, secret), _Redacting(err, secret)
+    sys.stdout, sys.stderr = _Terminal(out, secrets), _Terminal(err, secrets)
     try:
         return _run(argv)
     finally:
@@ -117,6 +131,8 @@ def _run(argv: Sequence[str] | None) -> int:
     except CommandError as exc:
         return _report(ctx, exc.kind, str(exc), exc, exc.exit_code)
     except ValueError as exc:
+        if isinstance(exc, UnicodeError):  # text trouble is ours, never the user's usage
+            return _report(ctx, "internal error", f"{type(exc).__name__}: {exc}", exc, 1)
         # The SDK refuses some arguments before sending (an id containing "/").
         _debug_traceback(ctx, exc)
         parser.print_usage(sys.stderr)
@@ -188,7 +204,7 @@ def _report(ctx: Context, kind: str, message: str, exc: BaseException, code: int
     _debug_traceback(ctx, exc)
     request_id = getattr(exc, "request_id", None)
     tail = f" (request id {request_id})" if ctx.debug and request_id else ""
-    print(f"{kind}: {' '.join(message.split())}{tail}", file=sys.stderr)
+    print(f"{kind}: {printable(' '.join(message.split()))}{tail}", file=sys.stderr)
     return code
 
 
@@ -206,30 +222,46 @@ def _silence_stdout() -> None:
         os.close(devnull)
 
 
-def _secret(argv: Sequence[str] | None) -> str | None:
-    """The API key this invocation may use, found without parsing (to redact it everywhere)."""
+def _secrets(argv: Sequence[str] | None) -> list[str]:
+    """Every API key this invocation may hold, found without parsing (to redact it
+    everywhere): the variable's, and the value of any spelling of ``--api-key`` —
+    ``--api KEY``, ``--api-k=KEY`` — which argparse then refuses, quoting it."""
     args = list(sys.argv[1:] if argv is None else argv)
-    key = os.environ.get("CHRONICLE_API_KEY", "")
+    keys = [os.environ.get("CHRONICLE_API_KEY", "")]
     for i, arg in enumerate(args):
-        if arg == "--api-key" and i + 1 < len(args):
-            key = args[i + 1]
-        elif arg.startswith("--api-key="):
-            key = arg.partition("=")[2]
-    key = key.strip()
+        option, joined, value = arg.partition("=")
+        if len(option) >= 3 and "--api-key".startswith(option):
+            if joined:
+                keys.append(value)
+            elif i + 1 < len(args):
+                keys.append(args[i + 1])
     # A very short "key" would turn ordinary output into <redacted> soup; no real
-    # token is that short.
-    return key if len(key) >= 8 else None
+    # token is that short. Longest first, so a key containing another goes whole.
+    found = {key.strip() for key in keys if len(key.strip()) >= 8}
+    return sorted(found, key=len, reverse=True)
 
 
-class _Redacting:
-    """A text stream that replaces the API key before anything reaches the terminal."""
+class _Terminal:
+    """stdout or stderr as the CLI writes them: the API key replaced before anything
+    reaches the terminal, and what the stream cannot encode (a lone surrogate from a
+    server, any non-ASCII on an ASCII terminal) written as a backslash escape."""
 
-    def __init__(self, stream: TextIO, secret: str) -> None:
+    def __init__(self, stream: TextIO, secrets: Sequence[str]) -> None:
         self._stream = stream
-        self._secret = secret
+        self._secrets = secrets
+        self._encoding = getattr(stream, "encoding", None) or "utf-8"
 
     def write(self, text: str) -> int:
-        self._stream.write(text.replace(self._secret, "<redacted>"))
+        shown = text
+        for secret in self._secrets:
+            shown = shown.replace(secret, "<redacted>")
+        try:
+            shown.encode(self._encoding)
+        except UnicodeEncodeError:
+            shown = shown.encode(self._encoding, "backslashreplace").decode(self._encoding)
+        except LookupError:
+            pass
+        self._stream.write(shown)
         return len(text)
 
     def writelines(self, lines: Sequence[str]) -> None:

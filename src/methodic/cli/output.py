@@ -2,11 +2,20 @@
 
 Commands build their result as data (``Result``) and never write to stdout
 themselves, except ``runs watch``, which streams lines and ends with one result.
+
+What Chronicle sends is not trusted with the terminal: every server string in human
+output goes through ``printable``, so an escape sequence in a title (a window-title
+OSC, a screen clear, an OSC 52 clipboard write), a C1 control or a bidi override is
+shown as ``\\x1b``-style text instead of acted on. ``--json`` stays exact, and strict:
+``json_document`` writes NaN and infinities as the strings ``"NaN"``, ``"Infinity"``,
+``"-Infinity"`` (jq rejects the bare words).
 """
 
 from __future__ import annotations
 
 import json
+import math
+import re
 import shutil
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -21,7 +30,9 @@ __all__ = [
     "compact",
     "fields",
     "human_bytes",
+    "json_document",
     "parse_timestamp",
+    "printable",
     "table",
     "terminal_width",
     "truncate",
@@ -41,10 +52,68 @@ class Result:
     def emit(self, as_json: bool, out: TextIO | None = None) -> None:
         out = out or sys.stdout
         if as_json:
-            out.write(json.dumps(self.data, indent=2, ensure_ascii=False) + "\n")
+            out.write(json_document(self.data, getattr(out, "encoding", None)) + "\n")
         else:
-            rendered = self.text(terminal_width())
+            # Cells are escaped as they are laid out (widths stay right); this pass
+            # catches any server text a command put in some other way.
+            rendered = printable(self.text(terminal_width()), keep="\n")
             out.write(rendered if rendered.endswith("\n") or not rendered else rendered + "\n")
+
+
+# C0 controls but tab and newline, DEL, C1 controls, bidi embeddings, overrides and
+# isolates, and lone surrogates (which no encoder can write).
+_UNSAFE = re.compile(
+    r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
+)
+
+
+def printable(text: str, *, keep: str = "") -> str:
+    """``text`` with everything a terminal would act on written visibly: ``\\x1b``, ``\\u202e``.
+
+    Characters in ``keep`` (``"\\n"`` where a line break is layout) stay as they are;
+    a tab always does.
+    """
+
+    def visible(match: re.Match[str]) -> str:
+        ch = match.group()
+        if ch in keep:
+            return ch
+        code = ord(ch)
+        return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
+
+    return _UNSAFE.sub(visible, text)
+
+
+def json_document(data: Any, encoding: str | None = None) -> str:
+    """``data`` as strict, exact JSON (indented), writable in ``encoding``.
+
+    Non-finite floats become ``"NaN"``, ``"Infinity"``, ``"-Infinity"`` (the SDK's
+    encoding of heartbeat progress). Text is kept as it is unless the stream cannot
+    encode it (a lone surrogate, a non-UTF-8 terminal): then everything non-ASCII is a
+    ``\\u`` escape, which decodes to the very same string.
+    """
+    try:
+        text = json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False)
+    except ValueError:  # a NaN or an infinity somewhere (rare: only a hostile server)
+        data = _finite(data)
+        text = json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False)
+    try:
+        text.encode(encoding or "utf-8")
+    except (UnicodeEncodeError, LookupError):
+        text = json.dumps(data, indent=2, ensure_ascii=True, allow_nan=False)
+    return text
+
+
+def _finite(value: Any) -> Any:
+    from methodic._progress import non_finite_name
+
+    if isinstance(value, float) and not math.isfinite(value):
+        return non_finite_name(value)
+    if isinstance(value, Mapping):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(item) for item in value]
+    return value
 
 
 def terminal_width() -> int:
@@ -141,8 +210,8 @@ def compact(value: Any) -> str:
     """A dict or list on one line (``k=v`` pairs for flat dicts), for table cells."""
     if isinstance(value, Mapping):
         if all(not isinstance(v, (Mapping, list)) for v in value.values()):
-            return " ".join(f"{k}={_scalar(v)}" for k, v in value.items())
-        return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+            return " ".join(f"{printable(str(k))}={_scalar(v)}" for k, v in value.items())
+        return printable(json.dumps(value, separators=(",", ":"), ensure_ascii=False))
     if isinstance(value, list):
         return ",".join(_cell(v) for v in value)
     return _cell(value)
@@ -196,7 +265,7 @@ def duration(seconds: int) -> str:
 
 def _scalar(value: Any) -> str:
     if isinstance(value, str):
-        return value
+        return printable(" ".join(value.split()))
     return json.dumps(value)
 
 
@@ -208,4 +277,4 @@ def _cell(value: Any) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     # One line per row: a newline in a title would break the columns.
-    return " ".join(str(value).split()) if isinstance(value, str) else str(value)
+    return printable(" ".join(value.split())) if isinstance(value, str) else str(value)

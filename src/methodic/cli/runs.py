@@ -18,6 +18,7 @@ from methodic.cli.output import (
     duration,
     fields,
     parse_timestamp,
+    printable,
     terminal_width,
     truncate,
 )
@@ -187,7 +188,7 @@ def _watch(ctx: Context, args: argparse.Namespace) -> Result:
         while True:
             run = ctx.chronicle.runs.get(args.id)
             if not ctx.as_json:
-                line = status_line(run, ctx.server_now())
+                line = printable(status_line(run, ctx.server_now()))
                 if live:
                     # Rewrite one line in place: the age ticks even when nothing else moves.
                     sys.stdout.write("\r\033[K" + truncate(line, terminal_width() - 1))
@@ -196,7 +197,7 @@ def _watch(ctx: Context, args: argparse.Namespace) -> Result:
                     # A log or a pipe gets a line per change, not one per poll.
                     key = (run.state, run.last_heartbeat_at, compact(run.progress or {}))
                     if key != shown:
-                        print(f"{run.id}  {line}", flush=True)
+                        print(f"{printable(run.id)}  {line}", flush=True)
                         shown = key
             if run.state in FINISHED:
                 break

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any, Literal
 
@@ -9,6 +10,8 @@ from methodic.namespaces._base import Namespace, Order
 from methodic.types import Asset, Page, Run, VariationConfig
 
 __all__ = ["Runs"]
+
+logger = logging.getLogger("methodic")
 
 
 class Runs(Namespace):
@@ -78,8 +81,22 @@ class Runs(Namespace):
         return Run.from_dict(self._transport.request("POST", path, json=body))
 
     def heartbeat(self, run_id: str, *, progress: Mapping[str, Any] | None = None) -> Run:
-        """Tell the watchdog the run is alive; ConflictError once it is no longer running."""
-        body = {"progress": dict(progress)} if progress is not None else {}
+        """Tell the watchdog the run is alive; ConflictError once it is no longer running.
+
+        ``progress`` is sent in docs/api.md's encoding: NaN and infinities as the
+        strings ``"NaN"``, ``"Infinity"``, ``"-Infinity"``, numpy values and ``Decimal``
+        as numbers, datetimes as RFC 3339; values with no JSON form are dropped, each
+        logged as a warning (``Run.heartbeat`` logs each kind once per run).
+        """
+        body: dict[str, Any] = {}
+        if progress is not None:
+            from methodic._progress import encode_progress
+
+            encoded = encode_progress(progress)
+            for problem in encoded.problems:
+                logger.warning("run %s: heartbeat progress: %s", run_id, problem)
+            if encoded.payload is not None:
+                body["progress"] = encoded.payload
         path = self._transport.path("runs", run_id, "heartbeat")
         return Run.from_dict(self._transport.request("POST", path, json=body))
 

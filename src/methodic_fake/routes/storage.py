@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
+from urllib.parse import quote
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
@@ -18,6 +19,7 @@ from starlette.requests import ClientDisconnect
 
 from methodic_fake.deps import BackendDep
 from methodic_fake.errors import BadRequest, Forbidden, NotFound, RangeNotSatisfiable
+from methodic_fake.mediatypes import header_value
 
 router = APIRouter(include_in_schema=False)
 CHUNK = 64 * 1024
@@ -96,11 +98,7 @@ async def get_component(
         size = download.path.stat().st_size
     except FileNotFoundError:  # bytes removed from the data dir behind our back
         raise NotFound(f"asset {asset_id} component {component!r} has no stored bytes") from None
-    headers = {
-        "Accept-Ranges": "bytes",
-        "ETag": f'"{download.sha256}"',
-        "Content-Type": download.content_type,
-    }
+    headers = _download_headers(component, download.sha256, download.content_type)
     start, end, status = 0, size - 1, 200
     range_header = request.headers.get("range")
     if range_header:
@@ -113,6 +111,31 @@ async def get_component(
     return StreamingResponse(
         _iter_file(download.path, start, end + 1), status_code=status, headers=headers
     )
+
+
+def _download_headers(component: str, sha256: str, content_type: str | None) -> dict[str, str]:
+    """Headers of a download: what it is, and never active content on this origin.
+
+    Storage shares its origin with the dashboard and /_fake/keys, so a stored HTML or
+    SVG page opened in a browser would run its script with the researcher's token in
+    reach. Every component is therefore an attachment (named by the last segment of
+    its name, RFC 6266), sandboxed with no resources of its own should a browser
+    render it anyway, and never sniffed into something else. A content type that is
+    not a media type (stored before registration checked it) is served as
+    application/octet-stream rather than breaking the response.
+    """
+    name = component.rsplit("/", 1)[-1] or "download"
+    fallback = "".join(ch if " " <= ch <= "~" and ch not in '"\\%' else "_" for ch in name)
+    return {
+        "Accept-Ranges": "bytes",
+        "ETag": f'"{sha256}"',
+        "Content-Type": header_value(content_type),
+        "Content-Disposition": (
+            f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
+        ),
+        "Content-Security-Policy": "sandbox; default-src 'none'",
+        "X-Content-Type-Options": "nosniff",
+    }
 
 
 def _parse_range(header: str, size: int) -> tuple[int, int]:

@@ -63,12 +63,19 @@ def test_human_output_escapes_what_a_terminal_would_act_on(
         cli("runs", "show", hostile["run"]).ok().out,
         cli("runs", "list").ok().out,
         cli("lineage", hostile["exp"]).ok().out,
+        # Issue 20's output: oldest first, variation names, a watch of a finished run
+        # (its status line, server-clock ages and summary).
+        cli("experiments", "list", "--order", "asc").ok().out,
+        cli("variations", "list", hostile["exp"]).ok().out,
+        cli("runs", "watch", hostile["run"], "--interval", "0.05").ok().out,
     ]
     for out in outputs:
         _clean(out)
     show = outputs[1]
     assert "\\x1b]0;owned\\x07" in show and "\\x9b31m" in show and "\\u202e" in show
     assert "\\x1b]52;c;" in outputs[2] and "boom \\x1b]0;owned" in outputs[2]
+    assert "v\\x1b]0;owned\\x07" in outputs[6]  # the variation's name
+    assert "boom \\x1b]0;owned" in outputs[7]  # the watch's summary line
 
 
 def test_json_keeps_the_exact_strings(cli: CLI, hostile: dict[str, str]) -> None:

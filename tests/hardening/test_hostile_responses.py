@@ -21,6 +21,7 @@ import tracemalloc
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+import httpx2
 import pytest
 
 from methodic import (
@@ -190,6 +191,30 @@ def test_timeout_bounds_the_whole_call_when_the_headers_drip(server: Server) -> 
             chronicle.experiments.list()
         elapsed = time.monotonic() - started
     assert elapsed < 1.5, f"the call took {elapsed:.1f} s with timeout=0.5"
+
+
+def test_a_with_options_timeout_bounds_the_whole_call(server: Server) -> None:
+    # A per-call timeout replaces the client's total deadline, not only its per-read one.
+    server.replies = [_drip(200, DRIPPED)]
+    with Chronicle(server.url, KEY) as chronicle:  # 30 s: the dripping body would finish
+        started = time.monotonic()
+        with pytest.raises(APITimeoutError, match=r"timeout=0\.5 s"):
+            chronicle.with_options(timeout=0.5).experiments.list()
+        elapsed = time.monotonic() - started
+    assert elapsed < 1.5, f"the call took {elapsed:.1f} s with_options(timeout=0.5)"
+
+
+def test_a_longer_with_options_timeout_lets_a_slow_call_finish(server: Server) -> None:
+    # ~1.1 s of dripping, never 0.5 s of silence: past the client's total, within the call's.
+    body = json.dumps({"items": [], "next_cursor": None}).encode()
+    server.replies = [_drip(200, body, every=0.03)]
+    with Chronicle(server.url, KEY, timeout=0.5) as chronicle:
+        with pytest.raises(APITimeoutError):
+            chronicle.experiments.list()
+        assert chronicle.with_options(timeout=10).experiments.list().items == []
+        # An httpx2.Timeout is per operation only: no total deadline either.
+        per_read = chronicle.with_options(timeout=httpx2.Timeout(0.5))
+        assert per_read.experiments.list().items == []
 
 
 def test_an_in_process_call_slower_than_its_timeout_raises() -> None:

@@ -62,6 +62,40 @@ def test_the_run_ends_with_the_progress_the_block_reached(
     assert (done.state, done.progress) == ("succeeded", {"step": 1000})
 
 
+def test_the_last_beat_encodes_progress_and_a_bad_one_never_fails_the_run(
+    methodic_fake: FakeChronicle,
+    worker: Chronicle,
+    researcher: Chronicle,
+    run_id: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # The beat before succeed() goes through the same encoding as every other beat:
+    # a loss that went NaN at the very end is sent as "NaN", and a progress callable
+    # that breaks only then sends the beat without progress; the run succeeds.
+    state: dict[str, object] = {"step": 0}
+
+    def progress() -> dict[str, object]:
+        if state.get("broken"):
+            raise RuntimeError("progress source broke at the end")
+        return dict(state)
+
+    with Run(worker, run_id).lifecycle(heartbeat_interval=60, progress=progress) as run:
+        wait_until(lambda: researcher.runs.get(run_id).progress == {"step": 0})
+        state.update(step=9, loss=float("nan"))
+    done = researcher.runs.get(run_id)
+    assert (done.state, done.progress) == ("succeeded", {"step": 9, "loss": "NaN"})
+    assert run.heartbeat_health.beats == 2  # the entry beat and the last one
+
+    other = new_run_id(methodic_fake)
+    state["broken"] = True
+    with caplog.at_level(logging.WARNING, logger="methodic"):
+        with Run(worker, other).lifecycle(heartbeat_interval=60, progress=progress) as run:
+            pass
+    assert researcher.runs.get(other).state == "succeeded"
+    assert "progress callable raised RuntimeError" in (run.heartbeat_health.progress_problem or "")
+    assert "failed" not in caplog.text  # no failed beat: the beat itself went out
+
+
 def _beats_at_least(cm: RunLifecycle, n: int) -> bool:
     return cm.heartbeater.beats >= n
 

@@ -88,9 +88,11 @@ def test_the_last_beat_encodes_progress_and_a_bad_one_never_fails_the_run(
 
     other = new_run_id(methodic_fake)
     state["broken"] = True
-    with caplog.at_level(logging.WARNING, logger="methodic"):
-        with Run(worker, other).lifecycle(heartbeat_interval=60, progress=progress) as run:
-            pass
+    with (
+        caplog.at_level(logging.WARNING, logger="methodic"),
+        Run(worker, other).lifecycle(heartbeat_interval=60, progress=progress) as run,
+    ):
+        pass
     assert researcher.runs.get(other).state == "succeeded"
     assert "progress callable raised RuntimeError" in (run.heartbeat_health.progress_problem or "")
     assert "failed" not in caplog.text  # no failed beat: the beat itself went out

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from methodic._signals import leave_signals_to_main_thread
 from methodic.errors import ChronicleError, IntegrityError, NotFoundError
 from methodic.uploads import ProgressArg, ProgressCallback, resolve_progress
 
@@ -200,7 +201,9 @@ class _Fetch:
         if not self._components:
             return {}
         pool = ThreadPoolExecutor(
-            max_workers=min(workers, len(self._components)), thread_name_prefix="methodic-get"
+            max_workers=min(workers, len(self._components)),
+            thread_name_prefix="methodic-get",
+            initializer=leave_signals_to_main_thread,
         )
         ok = False
         try:

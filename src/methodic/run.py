@@ -21,6 +21,7 @@ from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal
 
+from methodic._signals import leave_signals_to_main_thread
 from methodic.errors import (
     APIError,
     AuthenticationError,
@@ -187,6 +188,7 @@ class Heartbeater:
         return payload or None
 
     def _loop(self) -> None:
+        leave_signals_to_main_thread()
         run = self._run
         live = False
         # A run finished through its handle (succeed/fail inside the block) needs no

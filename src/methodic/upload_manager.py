@@ -24,6 +24,7 @@ from concurrent.futures import Future, wait
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from methodic._signals import leave_signals_to_main_thread
 from methodic.errors import ChronicleError, TrackerError, UploadError
 from methodic.tracker import TrackedUpload, UploadTracker
 from methodic.uploads import (
@@ -136,6 +137,7 @@ class _Workers:
                     thread.join()
 
     def _work(self) -> None:
+        leave_signals_to_main_thread()
         while (item := self._queue.get()) is not None:
             future, call = item
             if not future.set_running_or_notify_cancel():
